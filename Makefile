@@ -1,0 +1,79 @@
+# The contract: `make install`, `make run`, `make test`; plus train, validate, eval.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Rasa 3.6 needs Python 3.10: the first python3.10 that runs (PATH, then pyenv, then /usr).
+PYTHON310 ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.10 /usr/local/bin/python3.10 /usr/bin/python3.10; do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export BOT_ACTION_PORT ?= 5055
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: help install venv setup train model run test test-unit test-e2e test-stories validate eval lock clean
+
+help:
+	@echo "make install   create .venv (Python 3.10), install pinned dependencies, create the database, train"
+	@echo "make run       start the Rasa server (:5005) and the action server (:5055)"
+	@echo "make test      all tests (unit, integration, conversation, end-to-end)"
+	@echo "make train     train the model if the training data changed"
+	@echo "make validate  rasa data validate + knowledge-base lint"
+	@echo "make eval      answer-quality benchmark on eval/test.yml against a fresh stack"
+
+install: venv setup train
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 is required (Rasa 3.6 supports up to 3.10)"; exit 1; }
+	test -d $(VENV) || $(PYTHON310) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip==24.0
+	$(PY) -m pip install --quiet -r requirements.lock
+	touch $@
+
+setup: venv
+	$(PY) -m bot setup
+
+# The model is named by a hash of everything training reads; an existing one is reused.
+train: venv
+	@$(PY) -m bot kb nlu
+	@fp=$$($(PY) -m bot fingerprint); model=models/amberline-$$fp.tar.gz; \
+	if [ -f $$model ]; then echo "model $$model is up to date"; \
+	else start=$$(date +%s); \
+	  $(RASA) train --fixed-model-name amberline-$$fp --out models --num-threads 2 || exit 1; \
+	  echo $$(( $$(date +%s) - start )) > models/amberline-$$fp.train-seconds; \
+	  ls -t models/amberline-*.tar.gz | tail -n +4 | xargs -r rm -f; fi
+
+model-path = models/amberline-$(shell $(PY) -m bot fingerprint).tar.gz
+
+run: venv setup train
+	$(PY) -m bot serve --model $(model-path)
+
+test: venv setup train test-unit test-stories test-e2e
+
+test-unit:
+	$(PY) -m pytest tests --ignore=tests/e2e -q; code=$$?; [ $$code -eq 5 ] && code=0; exit $$code
+
+test-stories:
+	$(RASA) test core --model $(model-path) --stories tests/conversations --fail-on-prediction-errors --out results/stories
+
+test-e2e:
+	BOT_TEST_MODEL=$(model-path) $(PY) -m pytest tests/e2e -q; code=$$?; [ $$code -eq 5 ] && code=0; exit $$code
+
+validate: venv
+	@$(PY) -m bot kb nlu
+	$(RASA) data validate
+	$(PY) -m bot kb lint
+
+eval: venv setup train
+	BOT_TEST_MODEL=$(model-path) $(PY) -m bot eval --set eval/test.yml --out results/eval --start
+
+lock:
+	$(PY) -m pip freeze --exclude-editable | grep -v '^pip=' > requirements.lock
+
+clean:
+	rm -rf results .pytest_cache

@@ -1,0 +1,61 @@
+"""What every action module shares: the database, the live knowledge index, the language."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from typing import Any, Callable, TypeVar
+
+from rasa_sdk import Tracker
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from bot.db import get_engine, session_scope
+from bot.kb.retrieval import LiveIndex
+from bot.settings import SUPPORTED_LANGUAGES, Settings, get_settings
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def engine() -> Engine:
+    """The action server's database engine, made on first use."""
+    return get_engine(settings().database_url)
+
+
+@functools.lru_cache(maxsize=1)
+def live_index() -> LiveIndex:
+    """The shared knowledge index, made on first use."""
+    return LiveIndex(engine(), refresh_seconds=settings().kb_refresh_seconds)
+
+
+async def in_session(work: Callable[[Session], T]) -> T:
+    """Run ``work(session)`` in one unit of work, off the event loop (the server has one worker)."""
+
+    def run() -> T:
+        with session_scope(engine()) as session:
+            return work(session)
+
+    return await asyncio.to_thread(run)
+
+
+async def off_loop(work: Callable[..., T], *args: Any) -> T:
+    """Run a blocking call off the event loop."""
+    return await asyncio.to_thread(work, *args)
+
+
+def language_of(tracker: Tracker) -> str:
+    """The conversation's language: its slot, else the default."""
+    language = tracker.get_slot("language")
+    return language if language in SUPPORTED_LANGUAGES else settings().default_language
+
+
+def latest_text(tracker: Tracker) -> str:
+    """The customer's latest message, trimmed to the length we process."""
+    text = tracker.latest_message.get("text") or ""
+    return text[: settings().max_message_chars]

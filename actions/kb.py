@@ -1,0 +1,234 @@
+"""Answering from the knowledge base: answer, offer candidates, or say honestly "I don't know"."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions.common import in_session, language_of, latest_text, live_index, off_loop, settings
+from bot.errors import ArticleNotFound
+from bot.kb import repository
+from bot.kb.answering import Decision, Outcome, Thresholds, Understanding, decide
+from bot.kb.retrieval import KnowledgeIndex
+from bot.kb.training import RETRIEVAL_INTENT
+
+logger = logging.getLogger(__name__)
+
+MISSES_BEFORE_OFFERING_A_PERSON = 2
+
+
+def thresholds() -> Thresholds:
+    current = settings()
+    return Thresholds(answer=current.answer_threshold, suggest=current.suggest_threshold)
+
+
+def understanding_of(message: Dict[str, Any]) -> Understanding:
+    """The NLU model's view of ``message`` (Rasa's parse data)."""
+    intent = message.get("intent") or {}
+    selector = (message.get("response_selector") or {}).get(RETRIEVAL_INTENT) or {}
+    prefix = f"{RETRIEVAL_INTENT}/"
+    confidences = {}
+    for item in selector.get("ranking") or []:
+        key = item.get("intent_response_key") or ""
+        if key.startswith(prefix):
+            confidences[key[len(prefix):]] = float(item.get("confidence") or 0.0)
+    return Understanding(
+        intent=intent.get("name"),
+        intent_confidence=float(intent.get("confidence") or 0.0),
+        article_confidences=confidences,
+    )
+
+
+def _article_payload(article_id: str) -> str:
+    return "/choose_article" + json.dumps({"article_id": article_id}, separators=(",", ":"))
+
+
+async def utter_article(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    article_id: str,
+    confidence: float,
+    *,
+    chosen: bool = False,
+) -> List[EventType]:
+    """Send the article's current answer from the database, then ask "Did this help?"."""
+    language = language_of(tracker)
+
+    def load(session):  # type: ignore[no-untyped-def]
+        article = repository.get_article(session, article_id, language)
+        if article.status != "published" or article.audience != "public":
+            raise ArticleNotFound(f"{article_id} is not published")
+        return article.body, article.version
+
+    body, version = await in_session(load)
+    answer = {
+        "article_id": article_id,
+        "version": version,
+        "language": language,
+        "confidence": round(float(confidence), 4),
+    }
+    if chosen:
+        answer["chosen"] = True
+    dispatcher.utter_message(text=body)
+    dispatcher.utter_message(json_message={"kb_answer": answer})
+    dispatcher.utter_message(response="utter_kb_ask_helpful")
+    logger.info("conversation %s answered with %s v%s", tracker.sender_id, article_id, version)
+    return [SlotSet("last_answer", answer), SlotSet("kb_misses", 0.0)]
+
+
+def utter_miss(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    """Admit not knowing; the second miss in a row offers a person."""
+    misses = int(tracker.get_slot("kb_misses") or 0) + 1
+    if misses >= MISSES_BEFORE_OFFERING_A_PERSON:
+        dispatcher.utter_message(response="utter_kb_not_found_again")
+    elif (tracker.latest_message.get("intent") or {}).get("name") == "out_of_scope":
+        dispatcher.utter_message(response="utter_out_of_scope")
+        dispatcher.utter_message(response="utter_kb_not_found")
+    else:
+        dispatcher.utter_message(response="utter_kb_not_found")
+    dispatcher.utter_message(json_message={"kb_miss": {"count": misses}})
+    logger.info("conversation %s: no answer (miss %d)", tracker.sender_id, misses)
+    return [SlotSet("kb_misses", float(misses)), SlotSet("last_answer", None)]
+
+
+class ActionAnswerFromKb(Action):
+    """Answers the customer's latest message from the knowledge base, or admits not knowing."""
+
+    def name(self) -> Text:
+        return "action_answer_from_kb"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        text = latest_text(tracker).strip()
+        language = language_of(tracker)
+        if not text:
+            return utter_miss(dispatcher, tracker)
+        try:
+            index: KnowledgeIndex = await off_loop(live_index().index, language)
+            scores = await off_loop(index.scores, text)
+            decision = decide(
+                understanding_of(tracker.latest_message),
+                scores,
+                thresholds(),
+                allowed=index.article_ids,
+            )
+            return await self._respond(dispatcher, tracker, decision, language)
+        except (SQLAlchemyError, ArticleNotFound):
+            logger.exception("conversation %s: knowledge base unavailable", tracker.sender_id)
+            dispatcher.utter_message(response="utter_error")
+            return []
+
+    async def _respond(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        decision: Decision,
+        language: str,
+    ) -> List[EventType]:
+        if decision.outcome is Outcome.ANSWER:
+            return await utter_article(
+                dispatcher, tracker, decision.candidates[0][0], decision.confidence
+            )
+        if decision.outcome is Outcome.SUGGEST:
+            ids = [article_id for article_id, _ in decision.candidates]
+
+            def titles(session):  # type: ignore[no-untyped-def]
+                found = {}
+                for article_id in ids:
+                    article = repository.find_article(session, article_id, language)
+                    if article is not None:
+                        found[article_id] = article.title
+                return found
+
+            found = await in_session(titles)
+            buttons = [
+                {"title": found[a], "payload": _article_payload(a)} for a in ids if a in found
+            ]
+            buttons.append({"title": "None of these", "payload": "/none_of_these"})
+            dispatcher.utter_message(response="utter_kb_suggest", buttons=buttons)
+            dispatcher.utter_message(
+                json_message={
+                    "kb_suggestions": [
+                        {"article_id": a, "confidence": s}
+                        for a, s in decision.candidates
+                        if a in found
+                    ]
+                }
+            )
+            return [SlotSet("last_answer", None)]
+        return utter_miss(dispatcher, tracker)
+
+
+class ActionAnswerArticle(Action):
+    """Answers with the article the customer picked from the suggestions."""
+
+    def name(self) -> Text:
+        return "action_answer_article"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        article_id: Optional[str] = next(tracker.get_latest_entity_values("article_id"), None)
+        if not article_id:
+            return utter_miss(dispatcher, tracker)
+        try:
+            return await utter_article(dispatcher, tracker, str(article_id), 1.0, chosen=True)
+        except ArticleNotFound:
+            logger.info("conversation %s chose unknown article", tracker.sender_id)
+            return utter_miss(dispatcher, tracker)
+        except SQLAlchemyError:
+            logger.exception("conversation %s: knowledge base unavailable", tracker.sender_id)
+            dispatcher.utter_message(response="utter_error")
+            return []
+
+
+class ActionRejectSuggestions(Action):
+    """The customer said none of the suggested articles fits: a miss."""
+
+    def name(self) -> Text:
+        return "action_reject_suggestions"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        return utter_miss(dispatcher, tracker)
+
+
+class ActionRecordFeedback(Action):
+    """Records "Did this help?" for the last answer (a plain yes/no with nothing pending is fine)."""
+
+    def name(self) -> Text:
+        return "action_record_feedback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        pending = tracker.get_slot("last_answer")
+        helpful = (tracker.latest_message.get("intent") or {}).get("name") == "affirm"
+        if not isinstance(pending, dict) or "article_id" not in pending:
+            dispatcher.utter_message(response="utter_kb_feedback_none")
+            return []
+        try:
+            await in_session(
+                lambda session: repository.record_rating(
+                    session,
+                    conversation_id=tracker.sender_id,
+                    article_id=str(pending["article_id"]),
+                    language=str(pending.get("language") or language_of(tracker)),
+                    version=int(pending.get("version") or 0),
+                    helpful=helpful,
+                )
+            )
+        except SQLAlchemyError:
+            logger.exception("conversation %s: rating not stored", tracker.sender_id)
+        dispatcher.utter_message(
+            response="utter_kb_feedback_thanks" if helpful else "utter_kb_feedback_sorry"
+        )
+        return [SlotSet("last_answer", None)]

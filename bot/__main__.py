@@ -1,0 +1,181 @@
+"""Command line: ``python -m bot <command>``.
+
+    db upgrade            create or upgrade the database schema
+    kb import|export|lint move articles between data/kb/ and the database; check them
+    kb nlu                generate the NLU training file from the articles
+    orders load           load the demo orders
+    setup                 db upgrade, kb import into an empty knowledge base, demo orders
+    serve                 start the action server and the Rasa server (what `make run` runs)
+    fingerprint           hash of the training data (names the model)
+    eval                  the quality benchmark against a running Rasa server
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from bot import db
+from bot.settings import get_settings
+
+logger = logging.getLogger("bot")
+
+
+def _cmd_db_upgrade(args: argparse.Namespace) -> int:
+    db.upgrade(get_settings().database_url)
+    print("database schema is up to date")
+    return 0
+
+
+def _kb_dir(args: argparse.Namespace) -> Path:
+    return Path(args.dir) if args.dir else get_settings().kb_dir
+
+
+def _cmd_kb_import(args: argparse.Namespace) -> int:
+    from bot.kb.sources import import_sources, load_sources
+
+    sources, errors = load_sources(_kb_dir(args))
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
+    with db.session_scope(db.get_engine()) as session:
+        report = import_sources(session, sources, author=args.author)
+    print(f"knowledge base import: {report.summary()}")
+    return 1 if errors else 0
+
+
+def _cmd_kb_export(args: argparse.Namespace) -> int:
+    from bot.kb.sources import export_articles
+
+    with db.session_scope(db.get_engine()) as session:
+        written = export_articles(session, _kb_dir(args))
+    for path in written:
+        print(f"wrote {path}")
+    print(f"knowledge base export: {len(written)} file(s) changed")
+    return 0
+
+
+def _cmd_kb_lint(args: argparse.Namespace) -> int:
+    from bot.kb.lint import lint_dir
+
+    languages = args.languages.split(",") if args.languages else None
+    problems = lint_dir(_kb_dir(args), required_languages=languages)
+    for problem in problems:
+        print(problem)
+    errors = sum(1 for p in problems if p.level == "error")
+    print(f"knowledge base lint: {errors} error(s), {len(problems) - errors} warning(s)")
+    return 1 if errors else 0
+
+
+def _cmd_kb_nlu(args: argparse.Namespace) -> int:
+    from bot.kb.sources import load_sources
+    from bot.kb.training import GENERATED_NLU, write_nlu
+
+    sources, errors = load_sources(_kb_dir(args))
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
+    if errors:
+        return 1
+    changed = write_nlu(sources)
+    print(f"{GENERATED_NLU.name}: {'written' if changed else 'unchanged'}")
+    return 0
+
+
+def _cmd_orders_load(args: argparse.Namespace) -> int:
+    from bot.orders.lookup import load_demo_orders
+
+    with db.session_scope(db.get_engine()) as session:
+        count = load_demo_orders(session, get_settings().orders_file)
+    print(f"demo orders loaded: {count}")
+    return 0
+
+
+def _cmd_setup(args: argparse.Namespace) -> int:
+    """Upgrade the schema; import the articles into an empty knowledge base; load demo orders.
+
+    An existing knowledge base is left alone: it may hold editors' changes that the files do not.
+    """
+    from bot.kb import repository
+
+    args.dir, args.author = None, "import"
+    code = _cmd_db_upgrade(args)
+    with db.session_scope(db.get_engine()) as session:
+        empty = repository.kb_fingerprint(session)[0] == 0
+    if empty:
+        code = code or _cmd_kb_import(args)
+    else:
+        print("knowledge base already has articles: not imported (use `kb import` to update)")
+    return code or _cmd_orders_load(args)
+
+
+def _cmd_fingerprint(args: argparse.Namespace) -> int:
+    from bot.kb.training import training_fingerprint
+
+    print(training_fingerprint())
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from bot.serve import main as serve_main
+
+    return serve_main(args.rest)
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from bot.evaluation import main as eval_main
+
+    return eval_main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    dbp = commands.add_parser("db", help="database schema").add_subparsers(dest="sub", required=True)
+    dbp.add_parser("upgrade").set_defaults(func=_cmd_db_upgrade)
+
+    kb = commands.add_parser("kb", help="knowledge base").add_subparsers(dest="sub", required=True)
+    for name, func in (("import", _cmd_kb_import), ("export", _cmd_kb_export),
+                       ("lint", _cmd_kb_lint), ("nlu", _cmd_kb_nlu)):
+        sub = kb.add_parser(name)
+        sub.add_argument("--dir", help="articles folder (default data/kb)")
+        sub.set_defaults(func=func)
+        if name == "import":
+            sub.add_argument("--author", default="import", help="recorded in the versions")
+        if name == "lint":
+            sub.add_argument("--languages", help="comma-separated languages every article needs")
+
+    orders = commands.add_parser("orders").add_subparsers(dest="sub", required=True)
+    orders.add_parser("load").set_defaults(func=_cmd_orders_load)
+
+    commands.add_parser("setup").set_defaults(func=_cmd_setup)
+    commands.add_parser("fingerprint").set_defaults(func=_cmd_fingerprint)
+    serve = commands.add_parser("serve", help="start the services (options: python -m bot.serve -h)")
+    serve.add_argument("rest", nargs=argparse.REMAINDER)
+    serve.set_defaults(func=_cmd_serve)
+
+    ev = commands.add_parser("eval", help="quality benchmark over the REST channel")
+    ev.add_argument("--set", default="eval/test.yml", help="question set (YAML)")
+    ev.add_argument("--url", default=None, help="Rasa server (default BOT_RASA_URL)")
+    ev.add_argument("--out", default="results/eval", help="report folder")
+    ev.add_argument("--start", action="store_true",
+                    help="start a fresh stack on a temporary database for the run")
+    ev.set_defaults(func=_cmd_eval)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

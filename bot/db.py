@@ -1,0 +1,114 @@
+"""Database engine, sessions and schema migrations.
+
+One engine per process and URL; one session per unit of work (``session_scope``), never one for
+the life of the process. The schema is created and upgraded only by Alembic migrations
+(``python -m bot db upgrade``), so a later version upgrades an existing database without losing data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+from pathlib import Path
+from typing import Iterator, Optional
+
+from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, declarative_base, sessionmaker
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+# Deterministic constraint names, so that migrations can refer to them on every database.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+Base = declarative_base(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+
+def sqlite_pragmas(dbapi_connection, connection_record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    # WAL lets the Rasa server, the action server and the web app read while one writes.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """A new engine for ``url``; SQLite files get their folder, WAL and foreign keys."""
+    kwargs = {"future": True, "pool_pre_ping": True}
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
+    engine = create_engine(url, **kwargs)
+    if url.startswith("sqlite"):
+        event.listen(engine, "connect", sqlite_pragmas)
+    return engine
+
+
+@functools.lru_cache(maxsize=8)
+def get_engine(url: Optional[str] = None) -> Engine:
+    """The process's shared engine for ``url`` (default: the configured database)."""
+    if url is None:
+        from bot.settings import get_settings
+
+        url = get_settings().database_url
+    return make_engine(url)
+
+
+def session_factory(engine: Engine) -> sessionmaker:
+    """A session maker bound to ``engine`` (2.0-style sessions)."""
+    return sessionmaker(bind=engine, future=True, expire_on_commit=False)
+
+
+@contextlib.contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """One unit of work: commits on success, rolls back and re-raises on error."""
+    session = session_factory(engine)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def alembic_config(url: str):  # type: ignore[no-untyped-def]
+    """Alembic's configuration for our migrations against ``url``."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Create or upgrade the schema at ``url`` to ``revision``."""
+    from alembic import command
+
+    import bot.models  # noqa: F401  (registers every table on Base.metadata)
+
+    if url.startswith("sqlite"):
+        make_engine(url).dispose()  # creates the folder of a new SQLite file
+    command.upgrade(alembic_config(url), revision)
+    logger.info("database schema at %s", revision)
+
+
+def current_revision(engine: Engine) -> Optional[str]:
+    """The migration the database is at, or None for an empty database."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()

@@ -1,0 +1,57 @@
+"""The assistant's exceptions, one small hierarchy.
+
+- ``BotError``: base of everything we raise on purpose.
+  - ``ConfigurationError``: a setting or file the operator controls is wrong.
+  - ``ArticleError``: a knowledge-base article is invalid or missing.
+    - ``ArticleSourceError``: a Markdown source file cannot be parsed (carries the path).
+    - ``ArticleNotFound``: no article with that id and language.
+    - ``VersionConflict``: the article changed since the version the editor started from.
+  - ``OrderLookupError``: an order lookup could not be done (not the same as "no match").
+
+The web layer turns them into HTTP errors with a clear message; actions catch the ones they expect
+and answer the customer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+
+class BotError(Exception):
+    """Base of the assistant's own errors."""
+
+
+class ConfigurationError(BotError):
+    """A setting or configuration file is missing or invalid."""
+
+
+class ArticleError(BotError):
+    """A knowledge-base article is invalid."""
+
+
+class ArticleSourceError(ArticleError):
+    """A Markdown article source cannot be read; ``path`` says which."""
+
+    def __init__(self, message: str, path: Optional[Path] = None) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}" if path else message)
+
+
+class ArticleNotFound(ArticleError):
+    """No article with the given id (and language)."""
+
+
+class OrderLookupError(BotError):
+    """The order database could not be asked."""
+
+
+class VersionConflict(ArticleError):
+    """Somebody saved the article since the version the caller started from."""
+
+    def __init__(self, article_id: str, expected: int, actual: int) -> None:
+        self.article_id, self.expected, self.actual = article_id, expected, actual
+        super().__init__(
+            f"article {article_id} is at version {actual}, not {expected}: "
+            "somebody else saved it meanwhile"
+        )

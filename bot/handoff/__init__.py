@@ -1,0 +1,1 @@
+"""Handoff to a person: requests with the conversation's context."""

@@ -1,0 +1,118 @@
+"""The context a person needs to take over a conversation, built from Rasa's tracker events.
+
+Events are plain dicts as Rasa sends them to the action server, so this module needs no Rasa.
+What goes in follows PRODUCT.md's "Full context": the transcript with times and authors, what the
+bot understood, which articles it showed (and their ratings), the reason and the last question,
+who the customer is as far as verified, and the language, channel, page and device.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Dict, Iterable, List, Mapping, Optional
+
+CONTEXT_VERSION = 1
+MAX_TRANSCRIPT = 200
+MAX_TEXT = 2000
+# Button payloads are not what a customer typed; show what they clicked in words.
+PAYLOAD_WORDS = {
+    "/affirm": "(clicked) Yes, it helped",
+    "/deny": "(clicked) No, it didn't help",
+    "/request_human": "(clicked) Talk to a person",
+    "/none_of_these": "(clicked) None of these",
+}
+
+
+def _time(event: Mapping[str, Any]) -> Optional[str]:
+    stamp = event.get("timestamp")
+    if stamp is None:
+        return None
+    return dt.datetime.fromtimestamp(float(stamp), tz=dt.timezone.utc).isoformat()
+
+
+def _text(text: Optional[str]) -> str:
+    text = text or ""
+    for prefix, words in PAYLOAD_WORDS.items():
+        if text.startswith(prefix):
+            return words
+    if text.startswith("/choose_article"):
+        return "(clicked) a suggested article"
+    return text[:MAX_TEXT]
+
+
+def build_context(
+    events: Iterable[Mapping[str, Any]],
+    *,
+    conversation_id: str,
+    reason: str,
+    slots: Mapping[str, Any],
+    ratings: Iterable[Mapping[str, Any]] = (),
+) -> Dict[str, Any]:
+    """The handoff package as JSON-ready data (versioned by ``CONTEXT_VERSION``)."""
+    transcript: List[Dict[str, Any]] = []
+    understood: List[Dict[str, Any]] = []
+    articles: List[Dict[str, Any]] = []
+    last_question: Optional[str] = None
+    channel: Optional[str] = None
+    metadata: Dict[str, Any] = {}
+    for event in events:
+        kind = event.get("event")
+        if kind == "user":
+            text = event.get("text") or ""
+            parse = event.get("parse_data") or {}
+            intent = parse.get("intent") or {}
+            transcript.append({"time": _time(event), "author": "customer", "text": _text(text)})
+            understood.append(
+                {
+                    "text": _text(text),
+                    "intent": intent.get("name"),
+                    "confidence": round(float(intent.get("confidence") or 0.0), 4),
+                    "entities": [
+                        {"entity": e.get("entity"), "value": e.get("value")}
+                        for e in parse.get("entities") or []
+                    ],
+                }
+            )
+            if not text.startswith("/") and intent.get("name") not in (
+                "request_human",
+                "affirm",
+                "deny",
+                "greet",
+                "thank",
+            ):
+                last_question = text[:MAX_TEXT]
+            channel = event.get("input_channel") or channel
+            metadata.update(event.get("metadata") or {})
+        elif kind == "bot":
+            data = event.get("data") or {}
+            custom = data.get("custom") or {}
+            if event.get("text"):
+                transcript.append({"time": _time(event), "author": "bot", "text": event["text"]})
+            if isinstance(custom, dict) and "kb_answer" in custom:
+                answer = dict(custom["kb_answer"])
+                answer["time"] = _time(event)
+                articles.append(answer)
+    rated = {(r["article_id"], r["version"]): r["helpful"] for r in ratings}
+    for article in articles:
+        article["helpful"] = rated.get((article.get("article_id"), article.get("version")))
+    verified = bool(slots.get("order_verified"))
+    customer = {
+        "name": slots.get("customer_name") if verified else None,
+        "email": slots.get("order_email") if verified else None,
+        "order_number": slots.get("order_number") if verified else None,
+        "verified": verified,
+    }
+    return {
+        "version": CONTEXT_VERSION,
+        "conversation_id": conversation_id,
+        "reason": reason,
+        "last_question": last_question,
+        "language": slots.get("language") or "en",
+        "channel": channel,
+        "page": metadata.get("page"),
+        "device": metadata.get("device") or metadata.get("user_agent"),
+        "customer": customer,
+        "transcript": transcript[-MAX_TRANSCRIPT:],
+        "understood": understood[-MAX_TRANSCRIPT:],
+        "articles": articles,
+    }

@@ -1,0 +1,1 @@
+"""The knowledge base: articles in SQL, their Markdown sources, retrieval and answering."""

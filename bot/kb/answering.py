@@ -1,0 +1,124 @@
+"""Deciding what to do with a customer's question: answer, offer candidates, or say "I don't know".
+
+Two sources of evidence are combined per article:
+- what the trained NLU model learned (Rasa's ResponseSelector ranking over ``faq/<article_id>``,
+  and the intent classifier's view of whether this is a knowledge question at all);
+- retrieval over the live database (``bot.kb.retrieval``), which also knows articles and question
+  variants added since the model was trained.
+
+The bot answers only when the best article is clearly ahead; a wrong answer is worse than "I don't
+know, here is a person" (PRODUCT.md, principle 4). Pure logic: no database, no Rasa.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+
+class Outcome(str, enum.Enum):
+    ANSWER = "answer"
+    SUGGEST = "suggest"
+    UNKNOWN = "unknown"
+
+
+@dataclasses.dataclass(frozen=True)
+class Thresholds:
+    """The tuned constants; ``python -m bot tune`` chooses them on eval/dev.yml."""
+
+    answer: float = 0.55  # combined score to answer
+    suggest: float = 0.35  # combined score to offer as a candidate
+    margin: float = 0.08  # lead over the runner-up needed to answer outright
+    model_weight: float = 0.5  # share of the NLU model in the combined score
+    max_suggestions: int = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class Understanding:
+    """What the NLU model made of the message (from Rasa's parse result)."""
+
+    intent: Optional[str] = None
+    intent_confidence: float = 0.0
+    # article id -> ResponseSelector confidence, for the articles the model was trained on
+    article_confidences: Mapping[str, float] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    # best first: (article id, combined score)
+    candidates: Tuple[Tuple[str, float], ...] = ()
+
+    @property
+    def article_id(self) -> Optional[str]:
+        return self.candidates[0][0] if self.outcome is Outcome.ANSWER else None
+
+    @property
+    def confidence(self) -> float:
+        return self.candidates[0][1] if self.candidates else 0.0
+
+
+# Intents that say "this is not a knowledge question"; their confidence lowers the model's trust.
+NOT_KB_INTENTS = frozenset({"out_of_scope"})
+KB_INTENTS = frozenset({"faq"})
+
+
+def combine(
+    understanding: Understanding,
+    retrieval_scores: Mapping[str, float],
+    thresholds: Thresholds = Thresholds(),
+) -> Dict[str, float]:
+    """Each article's combined score in 0..1.
+
+    An article the model knows mixes the model's confidence (scaled by how sure the model is that
+    this is a knowledge question) with retrieval; an article the model has never seen (added since
+    training) is scored by retrieval alone, so it is findable at once.
+    """
+    w = thresholds.model_weight
+    if understanding.intent in KB_INTENTS:
+        kb_belief = understanding.intent_confidence
+    elif understanding.intent in NOT_KB_INTENTS:
+        kb_belief = 1.0 - understanding.intent_confidence
+    else:
+        kb_belief = 1.0 - understanding.intent_confidence if understanding.intent else 0.5
+    kb_belief = min(max(kb_belief, 0.0), 1.0)
+    known = understanding.article_confidences
+    combined: Dict[str, float] = {}
+    for article_id in set(known) | set(retrieval_scores):
+        retrieval = retrieval_scores.get(article_id, 0.0)
+        if article_id in known:
+            model = known[article_id] * kb_belief
+            combined[article_id] = w * model + (1 - w) * retrieval
+        else:
+            combined[article_id] = retrieval
+    return combined
+
+
+def decide(
+    understanding: Understanding,
+    retrieval_scores: Mapping[str, float],
+    thresholds: Thresholds = Thresholds(),
+    *,
+    allowed: Optional[Sequence[str]] = None,
+) -> Decision:
+    """Answer, suggest or admit not knowing, from the combined evidence.
+
+    ``allowed`` limits the result to articles that exist now (published, this language): the model
+    may still know an article that was unpublished since training.
+    """
+    scores = combine(understanding, retrieval_scores, thresholds)
+    if allowed is not None:
+        allowed_set = set(allowed)
+        scores = {a: s for a, s in scores.items() if a in allowed_set}
+    ranked: List[Tuple[str, float]] = sorted(
+        ((a, round(s, 4)) for a, s in scores.items()), key=lambda item: (-item[1], item[0])
+    )
+    if not ranked or ranked[0][1] < thresholds.suggest:
+        return Decision(Outcome.UNKNOWN, tuple(ranked[:1]))
+    top_score = ranked[0][1]
+    runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+    if top_score >= thresholds.answer and top_score - runner_up >= thresholds.margin:
+        return Decision(Outcome.ANSWER, tuple(ranked[:1]))
+    suggestions = [item for item in ranked if item[1] >= thresholds.suggest]
+    return Decision(Outcome.SUGGEST, tuple(suggestions[: thresholds.max_suggestions]))

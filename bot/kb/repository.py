@@ -1,0 +1,201 @@
+"""Reading and saving articles. Every save that changes something is a new version.
+
+Functions take the session as a keyword or first argument and never commit: the caller owns the
+unit of work (``bot.db.session_scope``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Iterable, List, Optional, Sequence, Tuple
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from bot.errors import ArticleError, ArticleNotFound, VersionConflict
+from bot.kb.models import (
+    AUDIENCES,
+    STATUSES,
+    Article,
+    ArticleQuestion,
+    ArticleRating,
+    ArticleVersion,
+    changed_fields,
+    snapshot_fields,
+)
+from bot.timeutil import utcnow
+
+MAX_QUESTION_CHARS = 500
+
+
+def _clean_questions(questions: Iterable[str]) -> List[str]:
+    seen, cleaned = set(), []
+    for question in questions:
+        text = " ".join(str(question).split())[:MAX_QUESTION_CHARS]
+        if text and text.casefold() not in seen:
+            seen.add(text.casefold())
+            cleaned.append(text)
+    return cleaned
+
+
+def find_article(session: Session, article_id: str, language: str) -> Optional[Article]:
+    """The article, or None."""
+    return session.execute(
+        select(Article)
+        .options(selectinload(Article.questions))
+        .where(Article.article_id == article_id, Article.language == language)
+    ).scalar_one_or_none()
+
+
+def get_article(session: Session, article_id: str, language: str) -> Article:
+    """The article. Raises ArticleNotFound."""
+    article = find_article(session, article_id, language)
+    if article is None:
+        raise ArticleNotFound(f"no article {article_id} in {language}")
+    return article
+
+
+def list_articles(
+    session: Session, *, language: Optional[str] = None, status: Optional[str] = None
+) -> Sequence[Article]:
+    """Articles ordered by language and id, optionally filtered."""
+    query = select(Article).options(selectinload(Article.questions))
+    if language is not None:
+        query = query.where(Article.language == language)
+    if status is not None:
+        query = query.where(Article.status == status)
+    return session.execute(query.order_by(Article.language, Article.article_id)).scalars().all()
+
+
+def published_articles(
+    session: Session, language: str, *, audience: str = "public"
+) -> Sequence[Article]:
+    """What customers may be shown in ``language``."""
+    query = (
+        select(Article)
+        .options(selectinload(Article.questions))
+        .where(
+            Article.language == language,
+            Article.status == "published",
+            Article.audience == audience,
+        )
+        .order_by(Article.article_id)
+    )
+    return session.execute(query).scalars().all()
+
+
+def kb_fingerprint(session: Session) -> Tuple[int, Optional[dt.datetime], int]:
+    """A cheap value that changes whenever an article is saved: (count, last save, versions)."""
+    count, last = session.execute(select(func.count(Article.pk), func.max(Article.updated_at))).one()
+    versions = session.execute(select(func.coalesce(func.sum(Article.version), 0))).scalar_one()
+    return int(count), last, int(versions)
+
+
+def save_article(
+    session: Session,
+    *,
+    article_id: str,
+    language: str,
+    title: str,
+    body: str,
+    questions: Iterable[str],
+    tags: Iterable[str] = (),
+    audience: str = "public",
+    status: str = "draft",
+    author: str,
+    note: Optional[str] = None,
+    expected_version: Optional[int] = None,
+) -> Article:
+    """Create the article or update it; a change makes a new version with author and time.
+
+    ``expected_version`` is the version the author started from: if somebody saved since,
+    VersionConflict is raised and nothing is written. Saving identical content changes nothing.
+    Raises ArticleError for invalid values.
+    """
+    title = " ".join(title.split())
+    body = body.strip()
+    if not title:
+        raise ArticleError("the title is empty")
+    if not body:
+        raise ArticleError("the answer is empty")
+    if audience not in AUDIENCES:
+        raise ArticleError(f"audience must be one of {', '.join(AUDIENCES)}")
+    if status not in STATUSES:
+        raise ArticleError(f"status must be one of {', '.join(STATUSES)}")
+    after = {
+        "title": title,
+        "body": body,
+        "questions": _clean_questions(questions),
+        "tags": list(dict.fromkeys(" ".join(t.split()).lower() for t in tags if t.strip())),
+        "audience": audience,
+        "status": status,
+    }
+    article = find_article(session, article_id, language)
+    now = utcnow()
+    if article is None:
+        if expected_version not in (None, 0):
+            raise VersionConflict(article_id, expected_version, 0)
+        article = Article(
+            article_id=article_id, language=language, version=1, created_at=now
+        )
+        session.add(article)
+        before = None
+    else:
+        if expected_version is not None and expected_version != article.version:
+            raise VersionConflict(article_id, expected_version, article.version)
+        before = snapshot_fields(article)
+        if before == after:
+            return article
+        article.version += 1
+    changes = changed_fields(before, after)
+    article.title = after["title"]
+    article.body = after["body"]
+    article.tags = after["tags"]
+    article.audience = audience
+    article.status = status
+    article.updated_at = now
+    article.updated_by = author
+    if before is None or "questions" in changes:
+        article.questions = [
+            ArticleQuestion(text=text, position=i) for i, text in enumerate(after["questions"])
+        ]
+    article.versions.append(
+        ArticleVersion(
+            version=article.version,
+            author=author,
+            changes=changes,
+            note=note,
+            created_at=now,
+            **after,
+        )
+    )
+    session.flush()
+    return article
+
+
+def article_versions(session: Session, article_id: str, language: str) -> List[ArticleVersion]:
+    """Every saved version of the article, oldest first. Raises ArticleNotFound."""
+    article = get_article(session, article_id, language)
+    return list(article.versions)
+
+
+def record_rating(
+    session: Session,
+    *,
+    conversation_id: str,
+    article_id: str,
+    language: str,
+    version: int,
+    helpful: bool,
+) -> ArticleRating:
+    """Store a customer's "Did this help?" answer."""
+    rating = ArticleRating(
+        conversation_id=conversation_id,
+        article_id=article_id,
+        language=language,
+        version=version,
+        helpful=helpful,
+    )
+    session.add(rating)
+    session.flush()
+    return rating

@@ -1,0 +1,155 @@
+"""Retrieval over the published articles: which articles does a customer's text ask for?
+
+Every title and question variant of a published article is an entry. A query is compared with the
+entries by cosine similarity of TF-IDF vectors (character n-grams, robust to typos, and words),
+and each article scores as its best entry. ``LiveIndex`` rebuilds the index when the database
+changes, so a new article or question variant is findable within seconds, before any retraining.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sqlalchemy.engine import Engine
+
+from bot.db import session_scope
+from bot.kb import repository
+from bot.kb.text import fold
+
+logger = logging.getLogger(__name__)
+
+CHAR_WEIGHT = 0.6  # share of the character n-gram similarity in an entry's score
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    """An article and how well it matches a text (0..1)."""
+
+    article_id: str
+    score: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    article_id: str
+    text: str
+
+
+class KnowledgeIndex:
+    """A TF-IDF index over entries (article id, text) of one language."""
+
+    def __init__(self, entries: Sequence[Entry], *, language: str = "en") -> None:
+        self.language = language
+        self.entries = [e for e in entries if fold(e.text)]
+        self.article_ids = sorted({e.article_id for e in self.entries})
+        self._article_index = {a: i for i, a in enumerate(self.article_ids)}
+        self._entry_article = np.array(
+            [self._article_index[e.article_id] for e in self.entries], dtype=np.int64
+        )
+        texts = [fold(e.text) for e in self.entries]
+        self._char = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=1
+        )
+        self._word = TfidfVectorizer(
+            analyzer="word",
+            ngram_range=(1, 2),
+            sublinear_tf=True,
+            stop_words="english" if language == "en" else None,
+            token_pattern=r"(?u)\b\w+\b",
+        )
+        if texts:
+            self._char_matrix = self._char.fit_transform(texts)
+            try:
+                self._word_matrix = self._word.fit_transform(texts)
+            except ValueError:  # only stop words in every entry
+                self._word_matrix = None
+        else:
+            self._char_matrix = self._word_matrix = None
+
+    def __len__(self) -> int:
+        return len(self.article_ids)
+
+    def scores(self, text: str) -> Dict[str, float]:
+        """Every article's score for ``text`` (0 when nothing matches)."""
+        folded = fold(text)
+        if not folded or self._char_matrix is None:
+            return {}
+        entry_scores = CHAR_WEIGHT * (self._char_matrix @ self._char.transform([folded]).T)
+        entry_scores = np.asarray(entry_scores.todense()).ravel()
+        if self._word_matrix is not None:
+            word = self._word_matrix @ self._word.transform([folded]).T
+            entry_scores = entry_scores + (1 - CHAR_WEIGHT) * np.asarray(word.todense()).ravel()
+        best = np.zeros(len(self.article_ids))
+        np.maximum.at(best, self._entry_article, entry_scores)
+        return {a: float(best[i]) for i, a in enumerate(self.article_ids)}
+
+    def search(self, text: str, k: int = 5) -> List[Candidate]:
+        """The ``k`` best-matching articles, best first."""
+        ranked = sorted(self.scores(text).items(), key=lambda item: (-item[1], item[0]))
+        return [Candidate(a, round(s, 4)) for a, s in ranked[:k] if s > 0]
+
+
+def entries_from_articles(articles: Sequence) -> List[Entry]:  # type: ignore[type-arg]
+    """The title and every question variant of each article."""
+    entries: List[Entry] = []
+    for article in articles:
+        entries.append(Entry(article.article_id, article.title))
+        entries.extend(Entry(article.article_id, q) for q in article.question_texts)
+    return entries
+
+
+class LiveIndex:
+    """Per-language indexes over the published articles, rebuilt when the database changes.
+
+    The database is asked for its fingerprint at most every ``refresh_seconds``; a change
+    rebuilds the index. Safe to share between threads.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        refresh_seconds: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.engine = engine
+        self.refresh_seconds = refresh_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._indexes: Dict[str, Tuple[object, KnowledgeIndex]] = {}
+        self._checked: Dict[str, float] = {}
+
+    def index(self, language: str) -> KnowledgeIndex:
+        """The current index for ``language``."""
+        with self._lock:
+            now = self._clock()
+            cached = self._indexes.get(language)
+            if cached is not None and now - self._checked.get(language, 0) < self.refresh_seconds:
+                return cached[1]
+            with session_scope(self.engine) as session:
+                fingerprint = repository.kb_fingerprint(session)
+                if cached is None or cached[0] != fingerprint:
+                    articles = repository.published_articles(session, language)
+                    index = KnowledgeIndex(entries_from_articles(articles), language=language)
+                    self._indexes[language] = (fingerprint, index)
+                    logger.info(
+                        "knowledge index for %s rebuilt: %d articles", language, len(index)
+                    )
+            self._checked[language] = now
+            return self._indexes[language][1]
+
+    def search(self, text: str, language: str, k: int = 5) -> List[Candidate]:
+        return self.index(language).search(text, k)
+
+    def scores(self, text: str, language: str) -> Dict[str, float]:
+        return self.index(language).scores(text)
+
+
+def best(candidates: Sequence[Candidate]) -> Optional[Candidate]:
+    return candidates[0] if candidates else None

@@ -1,0 +1,5 @@
+"""Imports every table so that ``Base.metadata`` knows the whole schema."""
+
+from bot.handoff.models import HandoffRequest  # noqa: F401
+from bot.kb.models import Article, ArticleQuestion, ArticleRating, ArticleVersion  # noqa: F401
+from bot.orders.models import Order  # noqa: F401

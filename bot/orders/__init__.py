@@ -1,0 +1,1 @@
+"""Demo orders and the order-status lookup."""

@@ -1,0 +1,132 @@
+"""Start the action server and the Rasa server together; stop both together.
+
+``python -m bot serve --model models/x.tar.gz`` is what ``make run`` and the end-to-end tests use.
+It waits until each service answers, prints where they are, and exits (stopping the other) when
+one of them dies or on Ctrl-C. It spawns processes and never imports Rasa.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import requests
+
+from bot.settings import PROJECT_ROOT, get_settings, rasa_token
+
+BIN = Path(sys.executable).parent
+
+
+def service_env(action_port: int) -> Dict[str, str]:
+    """The environment both services run with."""
+    env = dict(os.environ)
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+    env["BOT_ACTION_PORT"] = str(action_port)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def action_server_command(port: int) -> List[str]:
+    return [str(BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+
+
+def rasa_server_command(model: Path, port: int, token: str) -> List[str]:
+    return [
+        str(BIN / "rasa"), "run",
+        "--model", str(model),
+        "--port", str(port),
+        "--enable-api",
+        "--auth-token", token,
+        "--cors", "*",
+        "--credentials", str(PROJECT_ROOT / "credentials.yml"),
+        "--endpoints", str(PROJECT_ROOT / "endpoints.yml"),
+    ]  # fmt: skip
+
+
+def wait_until_up(url: str, process: subprocess.Popen, timeout: float) -> None:
+    """Wait until ``url`` answers 200. Raises RuntimeError if the process dies or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: the process exited with {process.returncode}")
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
+
+
+def latest_model(models_dir: Path) -> Optional[Path]:
+    models = sorted(models_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    return models[-1] if models else None
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.serve")
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--rasa-port", type=int, default=int(os.environ.get("BOT_RASA_PORT", 5005)))
+    parser.add_argument(
+        "--action-port", type=int, default=int(os.environ.get("BOT_ACTION_PORT", 5055))
+    )
+    parser.add_argument("--timeout", type=float, default=300)
+    args = parser.parse_args(argv)
+    model = args.model or latest_model(PROJECT_ROOT / "models")
+    if model is None or not model.exists():
+        print("no trained model: run `make train` first", file=sys.stderr)
+        return 2
+    token = rasa_token(get_settings())
+    env = service_env(args.action_port)
+    processes: List[subprocess.Popen] = []
+
+    def stop(*_: object) -> None:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
+    try:
+        actions = subprocess.Popen(action_server_command(args.action_port), env=env,
+                                   cwd=PROJECT_ROOT)
+        processes.append(actions)
+        wait_until_up(f"http://localhost:{args.action_port}/health", actions, args.timeout)
+        rasa = subprocess.Popen(rasa_server_command(model, args.rasa_port, token), env=env,
+                                cwd=PROJECT_ROOT)
+        processes.append(rasa)
+        wait_until_up(f"http://localhost:{args.rasa_port}/", rasa, args.timeout)
+        print(
+            f"ready: Rasa server http://localhost:{args.rasa_port} (model {model.name}), "
+            f"action server http://localhost:{args.action_port}; HTTP API token in var/rasa-token "
+            "(or BOT_RASA_TOKEN)",
+            flush=True,
+        )
+        while all(p.poll() is None for p in processes):
+            time.sleep(1)
+        failed = next(p for p in processes if p.poll() is not None)
+        print(f"a service exited with {failed.returncode}; stopping", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    except RuntimeError as error:
+        print(f"start-up failed: {error}", file=sys.stderr)
+        return 1
+    finally:
+        stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

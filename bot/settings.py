@@ -1,0 +1,95 @@
+"""Settings read once from the environment, validated at start-up.
+
+Every value has a default that works on a laptop (SQLite under ``var/``, localhost ports); an
+operator changes them through environment variables (see the README). A bad value fails fast with
+the variable's name. Secrets print as ``**********``.
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+from pathlib import Path
+from typing import List, Optional
+
+from pydantic import BaseSettings, Field, SecretStr, validator
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = PROJECT_ROOT / "var"
+SUPPORTED_LANGUAGES = ("en", "lt", "lv", "pl")
+
+
+class Settings(BaseSettings):
+    """The assistant's configuration; field ``x`` is read from the variable ``BOT_X``."""
+
+    database_url: str = Field(
+        default=f"sqlite:///{VAR_DIR / 'amberline.db'}",
+        description="SQLAlchemy URL of the knowledge base, orders and handoffs.",
+    )
+    tracker_database_url: Optional[str] = Field(
+        default=None,
+        description="SQLAlchemy URL of Rasa's tracker store; defaults to database_url.",
+    )
+    kb_dir: Path = PROJECT_ROOT / "data" / "kb"
+    orders_file: Path = PROJECT_ROOT / "data" / "orders.yml"
+    default_language: str = "en"
+    languages: List[str] = list(SUPPORTED_LANGUAGES)
+    # How often the action server checks the database for changed articles (seconds).
+    kb_refresh_seconds: float = 2.0
+    # Above answer_threshold the bot answers; between suggest_threshold and it, it offers the
+    # best candidates as buttons; below, it says it does not know. Tuned on eval/dev.yml.
+    answer_threshold: float = 0.55
+    suggest_threshold: float = 0.35
+    max_order_lookups: int = 3
+    max_message_chars: int = 2000
+    rasa_url: str = "http://localhost:5005"
+    rasa_token: Optional[SecretStr] = None
+    store_name: str = "Amberline"
+    support_email: str = "support@amberline.example"
+    support_hours: str = "Mon–Fri 8:00–20:00 and Sat 9:00–15:00 (Vilnius time)"
+
+    class Config:
+        env_prefix = "BOT_"
+        case_sensitive = False
+
+    @validator("database_url", "tracker_database_url")
+    def _url_has_scheme(cls, value: Optional[str]) -> Optional[str]:  # noqa: N805
+        if value is not None and "://" not in value:
+            raise ValueError("must be an SQLAlchemy URL such as sqlite:///var/amberline.db")
+        return value
+
+    @validator("default_language")
+    def _known_language(cls, value: str) -> str:  # noqa: N805
+        if value not in SUPPORTED_LANGUAGES:
+            raise ValueError(f"must be one of {', '.join(SUPPORTED_LANGUAGES)}")
+        return value
+
+    @validator("suggest_threshold")
+    def _thresholds_ordered(cls, value: float, values: dict) -> float:  # noqa: N805
+        answer = values.get("answer_threshold")
+        if answer is not None and not 0 <= value <= answer <= 1:
+            raise ValueError("need 0 <= suggest_threshold <= answer_threshold <= 1")
+        return value
+
+    @property
+    def effective_tracker_url(self) -> str:
+        """The tracker store's URL: its own setting, or the main database's."""
+        return self.tracker_database_url or self.database_url
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once. Raises pydantic's ValidationError on a bad value."""
+    return Settings()
+
+
+def rasa_token(settings: Settings) -> str:
+    """The Rasa HTTP API token: BOT_RASA_TOKEN, or one generated once into ``var/``."""
+    if settings.rasa_token is not None:
+        return settings.rasa_token.get_secret_value()
+    path = VAR_DIR / "rasa-token"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(24))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,113 @@
+"""A running stack (Rasa server + action server) on a fresh database and free ports.
+
+Used by the end-to-end tests and by ``python -m bot eval``: the same ``python -m bot serve`` that
+``make run`` starts, spawned as a child process. Never imports Rasa.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import requests
+
+from bot.settings import PROJECT_ROOT
+
+START_TIMEOUT = 300
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Stack:
+    """A running Rasa server + action server that tests talk to over HTTP."""
+
+    def __init__(self, workdir: Path, model: Path) -> None:
+        self.workdir = workdir
+        self.model = model
+        self.database_url = f"sqlite:///{workdir / 'e2e.db'}"
+        self.rasa_port = free_port()
+        self.action_port = free_port()
+        self.token = "e2e-" + uuid.uuid4().hex
+        self.env = dict(
+            os.environ,
+            BOT_DATABASE_URL=self.database_url,
+            BOT_RASA_TOKEN=self.token,
+            BOT_KB_REFRESH_SECONDS="0.5",
+            PYTHONPATH=str(PROJECT_ROOT),
+        )
+        self.process: Optional[subprocess.Popen] = None
+        self.log_path = workdir / "stack.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://localhost:{self.rasa_port}"
+
+    def setup_database(self) -> None:
+        subprocess.run(
+            [sys.executable, "-m", "bot", "setup"], env=self.env, cwd=PROJECT_ROOT, check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+    def start(self) -> None:
+        log = open(self.log_path, "a")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve", "--model", str(self.model),
+             "--rasa-port", str(self.rasa_port), "--action-port", str(self.action_port)],
+            env=self.env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=log, text=True,
+        )
+        ready = threading.Event()
+
+        def watch(stream) -> None:  # type: ignore[no-untyped-def]
+            for line in stream:
+                log.write(line)
+                log.flush()
+                if line.startswith("ready:"):
+                    ready.set()
+
+        threading.Thread(target=watch, args=(self.process.stdout,), daemon=True).start()
+        deadline = time.monotonic() + START_TIMEOUT
+        while not ready.wait(1):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"stack did not start; see {self.log_path}:\n"
+                                   + self.log_path.read_text()[-3000:])
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def say(self, sender: str, message: Any, **extra: Any) -> List[Dict[str, Any]]:
+        """Send a message over the REST channel; the bot's replies."""
+        reply = requests.post(
+            f"{self.url}/webhooks/rest/webhook",
+            json={"sender": sender, "message": message, **extra}, timeout=60,
+        )
+        reply.raise_for_status()
+        return reply.json()
+
+    def tracker(self, sender: str) -> Dict[str, Any]:
+        reply = requests.get(
+            f"{self.url}/conversations/{sender}/tracker", params={"token": self.token}, timeout=30
+        )
+        reply.raise_for_status()
+        return reply.json()

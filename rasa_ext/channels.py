@@ -1,0 +1,111 @@
+"""The REST channel, hardened: bad input gets a clear 4xx, failures get an apology, not silence.
+
+Stock Rasa's REST channel answers a JSON list or a missing field with a 500, accepts any size, and
+when processing fails returns an empty list: the customer meets silence. This subclass keeps the
+same address (``/webhooks/rest/webhook``) and the same reply format.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Awaitable, Callable, Dict, Optional, Text, Tuple
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput as StockRestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+MAX_SENDER_CHARS = 128
+MAX_METADATA_CHARS = 8000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+APOLOGY = (
+    "Sorry, something went wrong on my side. Please try again in a moment, or ask for a person."
+)
+
+
+class InputError(ValueError):
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+def clean_text(text: str) -> str:
+    """Control characters removed (newlines and tabs kept), surrounding space trimmed."""
+    return _CONTROL.sub("", text).strip()
+
+
+def parse_body(request: Request, max_chars: int) -> Tuple[str, str, Optional[Dict[str, Any]]]:
+    """(sender, message, metadata) from the request. Raises InputError with a clear message."""
+    try:
+        body = request.json
+    except Exception as error:  # sanic raises its own InvalidUsage
+        raise InputError(400, "the body must be JSON") from error
+    if not isinstance(body, dict):
+        raise InputError(400, 'the body must be a JSON object: {"sender": ..., "message": ...}')
+    sender = body.get("sender")
+    if not isinstance(sender, str) or not clean_text(sender):
+        raise InputError(400, "'sender' must be a non-empty text (the conversation id)")
+    sender = clean_text(sender)
+    if len(sender) > MAX_SENDER_CHARS:
+        raise InputError(400, f"'sender' must be at most {MAX_SENDER_CHARS} characters")
+    message = body.get("message")
+    if not isinstance(message, str):
+        raise InputError(400, "'message' must be a text")
+    message = clean_text(message)
+    if not message:
+        raise InputError(400, "'message' is empty: type a question")
+    if len(message) > max_chars:
+        raise InputError(
+            413, f"'message' is {len(message)} characters long; the limit is {max_chars}"
+        )
+    metadata = body.get("metadata")
+    if metadata is not None:
+        if not isinstance(metadata, dict):
+            raise InputError(400, "'metadata' must be a JSON object")
+        if len(str(metadata)) > MAX_METADATA_CHARS:
+            raise InputError(413, f"'metadata' is larger than {MAX_METADATA_CHARS} characters")
+    return sender, message, metadata
+
+
+class RestInput(StockRestInput):
+    """``rest`` channel with input validation and no silent failures."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "rest"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
+        webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+        max_chars = get_settings().max_message_chars
+
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                sender, text, metadata = parse_body(request, max_chars)
+            except InputError as error:
+                return response.json({"error": str(error)}, status=error.status)
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(
+                    UserMessage(
+                        text, collector, sender, input_channel=self.name(), metadata=metadata
+                    )
+                )
+            except Exception:
+                logger.exception("conversation %s: message failed", sender)
+                collector.messages.append(
+                    {"recipient_id": sender, "text": APOLOGY, "custom": {"error": "internal"}}
+                )
+            return response.json(collector.messages)
+
+        return webhook

@@ -1,0 +1,43 @@
+"""Rasa's SQL tracker store, configured by one SQLAlchemy URL.
+
+Stock Rasa wants dialect, host, port and database as separate YAML keys; operators give us one
+URL (``BOT_TRACKER_DATABASE_URL``, else ``BOT_DATABASE_URL``): SQLite by default, PostgreSQL when
+the URL says so. SQLite files get WAL mode and a busy timeout, so the Rasa server, the action
+server and the web app can share one file.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional
+
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from sqlalchemy import event
+
+from bot.db import sqlite_pragmas, make_engine
+from bot.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+
+class UrlSQLTrackerStore(SQLTrackerStore):
+    """``SQLTrackerStore`` taking ``url`` (or the configured database URL)."""
+
+    def __init__(
+        self,
+        domain: Optional[Domain] = None,
+        host: Optional[str] = None,
+        url: Optional[str] = None,
+        event_broker: Optional[EventBroker] = None,
+        **kwargs: Any,
+    ) -> None:
+        url = url or (host if host and "://" in host else None)
+        url = url or get_settings().effective_tracker_url
+        if url.startswith("sqlite"):
+            make_engine(url).dispose()  # creates the folder of a new SQLite file
+        super().__init__(domain=domain, host=url, event_broker=event_broker, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", sqlite_pragmas)
+        logger.info("tracker store on %s", self.engine.url.render_as_string(hide_password=True))

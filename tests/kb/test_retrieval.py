@@ -1,0 +1,88 @@
+"""Retrieval over the knowledge base: typos, ranking, live refresh without retraining."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.kb import repository
+from bot.kb.retrieval import Entry, KnowledgeIndex, LiveIndex
+from bot.kb.sources import import_sources, load_sources
+from bot.kb.text import fold
+
+
+@pytest.mark.parametrize(
+    "text, folded",
+    [
+        ("Kaunas, Šiauliai!", "kaunas siauliai"),
+        ("  Ĳ  Łódź   BLIK ", "ij łodz blik"),
+        ("<script>alert(1)</script>", "script alert 1 script"),
+        ("", ""),
+    ],
+)
+def test_fold(text: str, folded: str) -> None:
+    assert fold(text) == folded
+
+
+@pytest.fixture
+def index() -> KnowledgeIndex:
+    return KnowledgeIndex(
+        [
+            Entry("refund-timing", "When will I get my refund?"),
+            Entry("refund-timing", "how long does a refund take"),
+            Entry("delivery-poland", "How much is delivery to Poland?"),
+            Entry("delivery-poland", "InPost paczkomat price"),
+            Entry("reset-password", "I forgot my password"),
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("how long until i get my money back refund", "refund-timing"),
+        ("refnud how lnog", "refund-timing"),  # typos
+        ("paczkomat cost", "delivery-poland"),
+        ("forgot pasword", "reset-password"),
+    ],
+)
+def test_best_match(index: KnowledgeIndex, text: str, expected: str) -> None:
+    assert index.search(text)[0].article_id == expected
+
+
+def test_unrelated_text_scores_low(index: KnowledgeIndex) -> None:
+    scores = index.scores("what is the capital of australia")
+    assert max(scores.values()) < 0.3
+
+
+@pytest.mark.parametrize("text", ["", "   ", "!!!", "x" * 20000])
+def test_degenerate_input_does_not_fail(index: KnowledgeIndex, text: str) -> None:
+    assert isinstance(index.search(text), list)
+
+
+def test_empty_index() -> None:
+    assert KnowledgeIndex([]).search("refund") == []
+
+
+def test_shipped_articles_find_their_own_titles(kb_dir, session) -> None:
+    sources, _ = load_sources(kb_dir)
+    import_sources(session, sources)
+    session.commit()
+    live = LiveIndex(session.get_bind())
+    for source in sources:
+        assert live.search(source.title, "en")[0].article_id == source.article_id
+
+
+def test_live_index_sees_a_new_article_without_retraining(engine) -> None:
+    from bot.db import session_scope
+
+    now = [0.0]
+    live = LiveIndex(engine, refresh_seconds=2.0, clock=lambda: now[0])
+    assert live.search("do you sell drones", "en") == []
+    with session_scope(engine) as session:
+        repository.save_article(
+            session, article_id="drones", language="en", title="Do you sell drones?",
+            body="Yes, DJI drones.", questions=["drone shop"], status="published", author="t",
+        )
+    assert live.search("do you sell drones", "en") == []  # cached until the refresh interval
+    now[0] = 2.5
+    assert live.search("do you sell drones", "en")[0].article_id == "drones"
