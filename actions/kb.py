@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from typing import Any, Dict, List, Optional, Text
@@ -14,9 +15,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions.common import in_session, language_of, latest_text, live_index, off_loop, settings
 from bot.errors import ArticleNotFound
 from bot.kb import repository
-from bot.kb.answering import Decision, Outcome, Thresholds, Understanding, decide
+from bot.kb.answering import Decision, Outcome, Thresholds, decide, understanding_of
 from bot.kb.retrieval import KnowledgeIndex
-from bot.kb.training import RETRIEVAL_INTENT
 
 logger = logging.getLogger(__name__)
 
@@ -24,25 +24,11 @@ MISSES_BEFORE_OFFERING_A_PERSON = 2
 
 
 def thresholds() -> Thresholds:
-    current = settings()
-    return Thresholds(answer=current.answer_threshold, suggest=current.suggest_threshold)
-
-
-def understanding_of(message: Dict[str, Any]) -> Understanding:
-    """The NLU model's view of ``message`` (Rasa's parse data)."""
-    intent = message.get("intent") or {}
-    selector = (message.get("response_selector") or {}).get(RETRIEVAL_INTENT) or {}
-    prefix = f"{RETRIEVAL_INTENT}/"
-    confidences = {}
-    for item in selector.get("ranking") or []:
-        key = item.get("intent_response_key") or ""
-        if key.startswith(prefix):
-            confidences[key[len(prefix):]] = float(item.get("confidence") or 0.0)
-    return Understanding(
-        intent=intent.get("name"),
-        intent_confidence=float(intent.get("confidence") or 0.0),
-        article_confidences=confidences,
-    )
+    """The tuned thresholds, with the operator's overrides (BOT_ANSWER_THRESHOLD, ...)."""
+    current, tuned = settings(), Thresholds()
+    answer = current.answer_threshold if current.answer_threshold is not None else tuned.answer
+    suggest = current.suggest_threshold if current.suggest_threshold is not None else tuned.suggest
+    return dataclasses.replace(tuned, answer=answer, suggest=min(suggest, answer))
 
 
 def _article_payload(article_id: str) -> str:
@@ -112,10 +98,10 @@ class ActionAnswerFromKb(Action):
             return utter_miss(dispatcher, tracker)
         try:
             index: KnowledgeIndex = await off_loop(live_index().index, language)
-            scores = await off_loop(index.scores, text)
+            signals = await off_loop(index.signals, text)
             decision = decide(
                 understanding_of(tracker.latest_message),
-                scores,
+                signals,
                 thresholds(),
                 allowed=index.article_ids,
             )

@@ -117,12 +117,6 @@ def _cmd_fingerprint(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_serve(args: argparse.Namespace) -> int:
-    from bot.serve import main as serve_main
-
-    return serve_main(args.rest)
-
-
 def _cmd_eval(args: argparse.Namespace) -> int:
     from bot.evaluation import main as eval_main
 
@@ -154,9 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("setup").set_defaults(func=_cmd_setup)
     commands.add_parser("fingerprint").set_defaults(func=_cmd_fingerprint)
-    serve = commands.add_parser("serve", help="start the services (options: python -m bot.serve -h)")
-    serve.add_argument("rest", nargs=argparse.REMAINDER)
-    serve.set_defaults(func=_cmd_serve)
+    commands.add_parser("serve", help="start the services (python -m bot serve -h)")
 
     ev = commands.add_parser("eval", help="quality benchmark over the REST channel")
     ev.add_argument("--set", default="eval/test.yml", help="question set (YAML)")
@@ -169,6 +161,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["serve"]:  # its options belong to bot.serve
+        from bot.serve import main as serve_main
+
+        return serve_main(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,

@@ -37,9 +37,10 @@ class Settings(BaseSettings):
     # How often the action server checks the database for changed articles (seconds).
     kb_refresh_seconds: float = 2.0
     # Above answer_threshold the bot answers; between suggest_threshold and it, it offers the
-    # best candidates as buttons; below, it says it does not know. Tuned on eval/dev.yml.
-    answer_threshold: float = 0.55
-    suggest_threshold: float = 0.35
+    # best candidates as buttons; below, it says it does not know. Unset: the values tuned on
+    # eval/dev.yml (bot.kb.answering.Thresholds).
+    answer_threshold: Optional[float] = None
+    suggest_threshold: Optional[float] = None
     max_order_lookups: int = 3
     max_message_chars: int = 2000
     rasa_url: str = "http://localhost:5005"
@@ -64,11 +65,17 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(SUPPORTED_LANGUAGES)}")
         return value
 
+    @validator("answer_threshold", "suggest_threshold")
+    def _in_unit_range(cls, value: Optional[float]) -> Optional[float]:  # noqa: N805
+        if value is not None and not 0 <= value <= 1:
+            raise ValueError("must be between 0 and 1")
+        return value
+
     @validator("suggest_threshold")
-    def _thresholds_ordered(cls, value: float, values: dict) -> float:  # noqa: N805
+    def _thresholds_ordered(cls, value: Optional[float], values: dict) -> Optional[float]:  # noqa: N805
         answer = values.get("answer_threshold")
-        if answer is not None and not 0 <= value <= answer <= 1:
-            raise ValueError("need 0 <= suggest_threshold <= answer_threshold <= 1")
+        if value is not None and answer is not None and value > answer:
+            raise ValueError("must not be above answer_threshold")
         return value
 
     @property

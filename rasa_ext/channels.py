@@ -1,7 +1,8 @@
 """The REST channel, hardened: bad input gets a clear 4xx, failures get an apology, not silence.
 
 Stock Rasa's REST channel answers a JSON list or a missing field with a 500, accepts any size, and
-when processing fails returns an empty list: the customer meets silence. This subclass keeps the
+when processing fails (an action server that is down, say) returns an empty list: the customer
+meets silence. This subclass keeps the
 same address (``/webhooks/rest/webhook``) and the same reply format.
 """
 
@@ -73,6 +74,14 @@ def parse_body(request: Request, max_chars: int) -> Tuple[str, str, Optional[Dic
     return sender, message, metadata
 
 
+class WholeMessageCollector(CollectingOutputChannel):
+    """Collects each bot message whole: Rasa's collector splits text at blank lines, which cuts a
+    Markdown answer (paragraphs, lists) into several chat bubbles."""
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        await self._persist_message(self._message(recipient_id, text=text.strip()))
+
+
 class RestInput(StockRestInput):
     """``rest`` channel with input validation and no silent failures."""
 
@@ -94,7 +103,7 @@ class RestInput(StockRestInput):
                 sender, text, metadata = parse_body(request, max_chars)
             except InputError as error:
                 return response.json({"error": str(error)}, status=error.status)
-            collector = CollectingOutputChannel()
+            collector = WholeMessageCollector()
             try:
                 await on_new_message(
                     UserMessage(
@@ -105,6 +114,13 @@ class RestInput(StockRestInput):
                 logger.exception("conversation %s: message failed", sender)
                 collector.messages.append(
                     {"recipient_id": sender, "text": APOLOGY, "custom": {"error": "internal"}}
+                )
+            if not collector.messages:
+                # Rasa swallows a failed action ("Bot will continue, but the actions events are
+                # lost"): the customer would get nothing. Every message of ours gets a reply.
+                logger.warning("conversation %s: no reply produced", sender)
+                collector.messages.append(
+                    {"recipient_id": sender, "text": APOLOGY, "custom": {"error": "no_reply"}}
                 )
             return response.json(collector.messages)
 

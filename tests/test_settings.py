@@ -25,7 +25,7 @@ def test_tracker_url_can_differ(monkeypatch) -> None:
         ("BOT_DATABASE_URL", "not a url"),
         ("BOT_DEFAULT_LANGUAGE", "de"),
         ("BOT_ANSWER_THRESHOLD", "abc"),
-        ("BOT_SUGGEST_THRESHOLD", "0.9"),
+        ("BOT_ANSWER_THRESHOLD", "1.5"),
     ],
 )
 def test_bad_values_fail_with_the_name(monkeypatch, variable: str, value: str) -> None:

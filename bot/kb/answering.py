@@ -1,10 +1,10 @@
 """Deciding what to do with a customer's question: answer, offer candidates, or say "I don't know".
 
-Two sources of evidence are combined per article:
+Three kinds of evidence are combined per article, each a score in 0..1:
 - what the trained NLU model learned (Rasa's ResponseSelector ranking over ``faq/<article_id>``,
   and the intent classifier's view of whether this is a knowledge question at all);
-- retrieval over the live database (``bot.kb.retrieval``), which also knows articles and question
-  variants added since the model was trained.
+- semantic and lexical retrieval over the live database (``bot.kb.retrieval``), which also know
+  articles and question variants added since the model was trained.
 
 The bot answers only when the best article is clearly ahead; a wrong answer is worse than "I don't
 know, here is a person" (PRODUCT.md, principle 4). Pure logic: no database, no Rasa.
@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+RETRIEVAL_INTENT = "faq"
 
 
 class Outcome(str, enum.Enum):
@@ -27,10 +29,13 @@ class Outcome(str, enum.Enum):
 class Thresholds:
     """The tuned constants; ``python -m bot tune`` chooses them on eval/dev.yml."""
 
-    answer: float = 0.55  # combined score to answer
-    suggest: float = 0.35  # combined score to offer as a candidate
-    margin: float = 0.08  # lead over the runner-up needed to answer outright
-    model_weight: float = 0.5  # share of the NLU model in the combined score
+    answer: float = 0.6  # combined score to answer
+    suggest: float = 0.5  # combined score to offer as a candidate
+    margin: float = 0.1  # lead over the runner-up needed to answer outright
+    model_weight: float = 0.1  # weights of the evidence in the combined score
+    semantic_weight: float = 0.8
+    lexical_weight: float = 0.1
+    out_of_scope_penalty: float = 0.1  # subtracted when the model says "out of scope"
     max_suggestions: int = 3
 
 
@@ -59,6 +64,23 @@ class Decision:
         return self.candidates[0][1] if self.candidates else 0.0
 
 
+def understanding_of(message: Mapping[str, Any]) -> Understanding:
+    """The NLU model's view of a message, from Rasa's parse data."""
+    intent = message.get("intent") or {}
+    selector = (message.get("response_selector") or {}).get(RETRIEVAL_INTENT) or {}
+    prefix = f"{RETRIEVAL_INTENT}/"
+    confidences = {}
+    for item in selector.get("ranking") or []:
+        key = item.get("intent_response_key") or ""
+        if key.startswith(prefix):
+            confidences[key[len(prefix):]] = float(item.get("confidence") or 0.0)
+    return Understanding(
+        intent=intent.get("name"),
+        intent_confidence=float(intent.get("confidence") or 0.0),
+        article_confidences=confidences,
+    )
+
+
 # Intents that say "this is not a knowledge question"; their confidence lowers the model's trust.
 NOT_KB_INTENTS = frozenset({"out_of_scope"})
 KB_INTENTS = frozenset({"faq"})
@@ -66,16 +88,15 @@ KB_INTENTS = frozenset({"faq"})
 
 def combine(
     understanding: Understanding,
-    retrieval_scores: Mapping[str, float],
+    signals: Mapping[str, Mapping[str, float]],
     thresholds: Thresholds = Thresholds(),
 ) -> Dict[str, float]:
     """Each article's combined score in 0..1.
 
-    An article the model knows mixes the model's confidence (scaled by how sure the model is that
-    this is a knowledge question) with retrieval; an article the model has never seen (added since
-    training) is scored by retrieval alone, so it is findable at once.
+    ``signals`` holds retrieval scores by method (``semantic``, ``lexical``). The weights of the
+    evidence that exists for an article are renormalised: an article the model has never seen
+    (added since training) is scored by retrieval alone, so it is findable at once.
     """
-    w = thresholds.model_weight
     if understanding.intent in KB_INTENTS:
         kb_belief = understanding.intent_confidence
     elif understanding.intent in NOT_KB_INTENTS:
@@ -83,21 +104,31 @@ def combine(
     else:
         kb_belief = 1.0 - understanding.intent_confidence if understanding.intent else 0.5
     kb_belief = min(max(kb_belief, 0.0), 1.0)
+    penalty = (
+        thresholds.out_of_scope_penalty * understanding.intent_confidence
+        if understanding.intent in NOT_KB_INTENTS
+        else 0.0
+    )
+    weights = {"semantic": thresholds.semantic_weight, "lexical": thresholds.lexical_weight}
+    methods = {name: scores for name, scores in signals.items() if weights.get(name, 0) > 0}
     known = understanding.article_confidences
+    articles = set(known).union(*(set(scores) for scores in methods.values()))
     combined: Dict[str, float] = {}
-    for article_id in set(known) | set(retrieval_scores):
-        retrieval = retrieval_scores.get(article_id, 0.0)
-        if article_id in known:
-            model = known[article_id] * kb_belief
-            combined[article_id] = w * model + (1 - w) * retrieval
-        else:
-            combined[article_id] = retrieval
+    for article_id in articles:
+        total = weight_sum = 0.0
+        for name, scores in methods.items():
+            total += weights[name] * scores.get(article_id, 0.0)
+            weight_sum += weights[name]
+        if article_id in known and thresholds.model_weight > 0:
+            total += thresholds.model_weight * known[article_id] * kb_belief
+            weight_sum += thresholds.model_weight
+        combined[article_id] = max(total / weight_sum - penalty, 0.0) if weight_sum else 0.0
     return combined
 
 
 def decide(
     understanding: Understanding,
-    retrieval_scores: Mapping[str, float],
+    signals: Mapping[str, Mapping[str, float]],
     thresholds: Thresholds = Thresholds(),
     *,
     allowed: Optional[Sequence[str]] = None,
@@ -107,7 +138,7 @@ def decide(
     ``allowed`` limits the result to articles that exist now (published, this language): the model
     may still know an article that was unpublished since training.
     """
-    scores = combine(understanding, retrieval_scores, thresholds)
+    scores = combine(understanding, signals, thresholds)
     if allowed is not None:
         allowed_set = set(allowed)
         scores = {a: s for a, s in scores.items() if a in allowed_set}

@@ -1,8 +1,10 @@
 """Retrieval over the published articles: which articles does a customer's text ask for?
 
 Every title and question variant of a published article is an entry. A query is compared with the
-entries by cosine similarity of TF-IDF vectors (character n-grams, robust to typos, and words),
-and each article scores as its best entry. ``LiveIndex`` rebuilds the index when the database
+entries in two ways, each giving every article its best entry's cosine similarity:
+- lexical: TF-IDF vectors of character n-grams (robust to typos) and words;
+- semantic: sentence embeddings (``bot.kb.embeddings``), which match paraphrases that share no
+  words ("when do I get my money back" / "refund timing"). ``LiveIndex`` rebuilds the index when the database
 changes, so a new article or question variant is findable within seconds, before any retraining.
 """
 
@@ -13,6 +15,8 @@ import logging
 import threading
 import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from bot.kb.embeddings import SentenceEncoder, default_encoder
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -44,8 +48,15 @@ class Entry:
 class KnowledgeIndex:
     """A TF-IDF index over entries (article id, text) of one language."""
 
-    def __init__(self, entries: Sequence[Entry], *, language: str = "en") -> None:
+    def __init__(
+        self,
+        entries: Sequence[Entry],
+        *,
+        language: str = "en",
+        encoder: Optional[SentenceEncoder] = None,
+    ) -> None:
         self.language = language
+        self.encoder = encoder
         self.entries = [e for e in entries if fold(e.text)]
         self.article_ids = sorted({e.article_id for e in self.entries})
         self._article_index = {a: i for i, a in enumerate(self.article_ids)}
@@ -71,12 +82,20 @@ class KnowledgeIndex:
                 self._word_matrix = None
         else:
             self._char_matrix = self._word_matrix = None
+        self._dense = (
+            encoder.encode([e.text for e in self.entries]) if encoder is not None and texts else None
+        )
 
     def __len__(self) -> int:
         return len(self.article_ids)
 
-    def scores(self, text: str) -> Dict[str, float]:
-        """Every article's score for ``text`` (0 when nothing matches)."""
+    def _per_article(self, entry_scores: np.ndarray) -> Dict[str, float]:
+        best = np.zeros(len(self.article_ids))
+        np.maximum.at(best, self._entry_article, np.clip(entry_scores, 0.0, 1.0))
+        return {a: float(best[i]) for i, a in enumerate(self.article_ids)}
+
+    def signals(self, text: str) -> Dict[str, Dict[str, float]]:
+        """Per-article scores in 0..1 by each method: ``lexical`` and (if available) ``semantic``."""
         folded = fold(text)
         if not folded or self._char_matrix is None:
             return {}
@@ -85,9 +104,21 @@ class KnowledgeIndex:
         if self._word_matrix is not None:
             word = self._word_matrix @ self._word.transform([folded]).T
             entry_scores = entry_scores + (1 - CHAR_WEIGHT) * np.asarray(word.todense()).ravel()
-        best = np.zeros(len(self.article_ids))
-        np.maximum.at(best, self._entry_article, entry_scores)
-        return {a: float(best[i]) for i, a in enumerate(self.article_ids)}
+        result = {"lexical": self._per_article(entry_scores)}
+        if self._dense is not None and self.encoder is not None:
+            query = self.encoder.encode([text[:2000]])[0]
+            result["semantic"] = self._per_article(self._dense @ query)
+        return result
+
+    def scores(self, text: str) -> Dict[str, float]:
+        """Every article's retrieval score for ``text``: the mean of the methods (0..1)."""
+        signals = self.signals(text)
+        if not signals:
+            return {}
+        return {
+            a: sum(method[a] for method in signals.values()) / len(signals)
+            for a in self.article_ids
+        }
 
     def search(self, text: str, k: int = 5) -> List[Candidate]:
         """The ``k`` best-matching articles, best first."""
@@ -117,8 +148,13 @@ class LiveIndex:
         *,
         refresh_seconds: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        encoder: Optional[SentenceEncoder] = None,
+        use_embeddings: bool = True,
     ) -> None:
         self.engine = engine
+        self.encoder = encoder if encoder is not None else (
+            default_encoder() if use_embeddings else None
+        )
         self.refresh_seconds = refresh_seconds
         self._clock = clock
         self._lock = threading.Lock()
@@ -136,7 +172,9 @@ class LiveIndex:
                 fingerprint = repository.kb_fingerprint(session)
                 if cached is None or cached[0] != fingerprint:
                     articles = repository.published_articles(session, language)
-                    index = KnowledgeIndex(entries_from_articles(articles), language=language)
+                    index = KnowledgeIndex(
+                        entries_from_articles(articles), language=language, encoder=self.encoder
+                    )
                     self._indexes[language] = (fingerprint, index)
                     logger.info(
                         "knowledge index for %s rebuilt: %d articles", language, len(index)
@@ -149,6 +187,9 @@ class LiveIndex:
 
     def scores(self, text: str, language: str) -> Dict[str, float]:
         return self.index(language).scores(text)
+
+    def signals(self, text: str, language: str) -> Dict[str, Dict[str, float]]:
+        return self.index(language).signals(text)
 
 
 def best(candidates: Sequence[Candidate]) -> Optional[Candidate]:

@@ -6,7 +6,12 @@ import pytest
 
 from bot.kb.answering import Outcome, Thresholds, Understanding, combine, decide
 
-T = Thresholds(answer=0.55, suggest=0.35, margin=0.08, model_weight=0.5)
+T = Thresholds(answer=0.55, suggest=0.35, margin=0.08, model_weight=0.5, semantic_weight=0.5,
+               lexical_weight=0.0, out_of_scope_penalty=0.1)
+
+
+def R(**scores: float):  # noqa: N802  retrieval signals as the index gives them
+    return {"semantic": {k.replace("_", "-"): v for k, v in scores.items()}}
 
 
 def faq(confidence: float = 0.95, **articles: float) -> Understanding:
@@ -14,7 +19,7 @@ def faq(confidence: float = 0.95, **articles: float) -> Understanding:
 
 
 def test_clear_winner_is_answered() -> None:
-    decision = decide(faq(return_policy=0.9, how_to_return=0.05), {"return-policy": 0.7}, T)
+    decision = decide(faq(return_policy=0.9, how_to_return=0.05), R(return_policy=0.7), T)
     assert decision.outcome is Outcome.ANSWER
     assert decision.article_id == "return-policy"
     assert 0.55 <= decision.confidence <= 1
@@ -23,7 +28,7 @@ def test_clear_winner_is_answered() -> None:
 def test_close_runner_up_gives_suggestions() -> None:
     decision = decide(
         faq(return_policy=0.5, how_to_return=0.45),
-        {"return-policy": 0.6, "how-to-return": 0.6},
+        R(return_policy=0.6, how_to_return=0.6),
         T,
     )
     assert decision.outcome is Outcome.SUGGEST
@@ -32,7 +37,7 @@ def test_close_runner_up_gives_suggestions() -> None:
 
 
 def test_weak_evidence_is_unknown() -> None:
-    decision = decide(Understanding("out_of_scope", 0.9, {"gift-cards": 0.3}), {"gift-cards": 0.2}, T)
+    decision = decide(Understanding("out_of_scope", 0.9, {"gift-cards": 0.3}), R(gift_cards=0.2), T)
     assert decision.outcome is Outcome.UNKNOWN
 
 
@@ -41,29 +46,36 @@ def test_no_evidence_is_unknown() -> None:
 
 
 def test_article_unknown_to_the_model_is_scored_by_retrieval() -> None:
-    scores = combine(faq(gift_cards=0.9), {"drones": 0.8}, T)
+    scores = combine(faq(gift_cards=0.9), R(drones=0.8), T)
     assert scores["drones"] == pytest.approx(0.8)
 
 
 def test_new_article_can_be_answered_before_retraining() -> None:
-    decision = decide(Understanding("nlu_fallback", 0.3, {}), {"drones": 0.85}, T)
+    decision = decide(Understanding("nlu_fallback", 0.3, {}), R(drones=0.85), T)
     assert decision.outcome is Outcome.ANSWER and decision.article_id == "drones"
 
 
 def test_unpublished_article_is_never_answered() -> None:
-    decision = decide(faq(old_article=0.99), {"old-article": 0.9}, T, allowed=["other"])
+    decision = decide(faq(old_article=0.99), R(old_article=0.9), T, allowed=["other"])
     assert decision.outcome is Outcome.UNKNOWN
 
 
 def test_suggestions_are_capped() -> None:
-    retrieval = {f"a{i}": 0.5 for i in range(6)}
+    retrieval = {"semantic": {f"a{i}": 0.5 for i in range(6)}}
     decision = decide(Understanding("faq", 0.5, {}), retrieval, T)
     assert decision.outcome is Outcome.SUGGEST and len(decision.candidates) == 3
 
 
 def test_out_of_scope_intent_lowers_the_model_share() -> None:
-    sure_faq = combine(faq(0.95, gift_cards=0.9), {"gift-cards": 0.3}, T)["gift-cards"]
+    sure_faq = combine(faq(0.95, gift_cards=0.9), R(gift_cards=0.3), T)["gift-cards"]
     out_of_scope = combine(
-        Understanding("out_of_scope", 0.95, {"gift-cards": 0.9}), {"gift-cards": 0.3}, T
+        Understanding("out_of_scope", 0.95, {"gift-cards": 0.9}), R(gift_cards=0.3), T
     )["gift-cards"]
-    assert out_of_scope < sure_faq
+    assert out_of_scope < sure_faq - 0.1  # less model trust, and the penalty
+
+
+def test_weights_of_missing_signals_are_renormalised() -> None:
+    both = {"semantic": {"a": 0.8}, "lexical": {"a": 0.4}}
+    weights = Thresholds(model_weight=0.0, semantic_weight=0.5, lexical_weight=0.5)
+    assert combine(Understanding(), both, weights)["a"] == pytest.approx(0.6)
+    assert combine(Understanding(), {"semantic": {"a": 0.8}}, weights)["a"] == pytest.approx(0.8)

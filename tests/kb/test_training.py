@@ -29,6 +29,7 @@ def test_each_published_public_article_is_a_retrieval_intent() -> None:
     examples = data["nlu"][1]["examples"].splitlines()
     assert examples == ["- Title", "- q1", "- q2"]  # title first, case-insensitive repeats dropped
     assert "- first: with colon" in data["nlu"][0]["examples"]
+    assert data["responses"]["utter_faq/a-article"] == [{"text": "Title"}]
 
 
 def test_generated_file_is_current(kb_dir: Path) -> None:
