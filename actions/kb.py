@@ -17,6 +17,7 @@ from bot.errors import ArticleNotFound
 from bot.kb import repository
 from bot.kb.answering import Decision, Outcome, Thresholds, decide, understanding_of
 from bot.kb.retrieval import KnowledgeIndex
+from bot.kb.text import fold
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ class ActionAnswerFromKb(Action):
                 signals,
                 thresholds(),
                 allowed=index.article_ids,
+                words=len(fold(text).split()),
             )
             return await self._respond(dispatcher, tracker, decision, language)
         except (SQLAlchemyError, ArticleNotFound):

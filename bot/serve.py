@@ -35,7 +35,8 @@ def service_env(action_port: int) -> Dict[str, str]:
 
 
 def action_server_command(port: int) -> List[str]:
-    return [str(BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+    return [str(BIN / "python"), "-m", "rasa_ext.action_server", "--actions", "actions",
+            "--port", str(port)]
 
 
 def rasa_server_command(model: Path, port: int, token: str) -> List[str]:

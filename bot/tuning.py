@@ -20,6 +20,7 @@ from bot.kb.answering import Outcome, Thresholds, decide, understanding_of
 from bot.kb.embeddings import default_encoder
 from bot.kb.retrieval import KnowledgeIndex, entries_from_articles
 from bot.kb.sources import load_sources
+from bot.kb.text import fold
 from bot.settings import get_settings, rasa_token
 
 
@@ -41,15 +42,15 @@ def parse_all(url: str, token: str, texts: List[str]) -> List[Dict[str, Any]]:
 
 
 def score(
-    items: List[Tuple[Any, Dict[str, Dict[str, float]], Optional[List[str]]]],
+    items: List[Tuple[Any, Dict[str, Dict[str, float]], Optional[List[str]], int]],
     thresholds: Thresholds,
     allowed: List[str],
 ) -> Dict[str, float]:
     covered = [i for i in items if i[2] is not None]
     uncovered = [i for i in items if i[2] is None]
     right = wrong_unc = sugg_unc = wrong_cov = 0
-    for understanding, retrieval, expected in items:
-        decision = decide(understanding, retrieval, thresholds, allowed=allowed)
+    for understanding, retrieval, expected, words in items:
+        decision = decide(understanding, retrieval, thresholds, allowed=allowed, words=words)
         if expected is not None:
             if decision.outcome is Outcome.ANSWER:
                 if decision.article_id in expected:
@@ -90,25 +91,37 @@ def search(
     data: Dict[str, Any], max_uncovered_wrong: float
 ) -> List[Tuple[Dict[str, float], Thresholds]]:
     """Every setting of the grid that keeps uncovered wrong answers within the bound, best first."""
-    items = [(understanding_of(i["parse"]), i["signals"], i["expected"]) for i in data["items"]]
+    items = [
+        (understanding_of(i["parse"]), i["signals"], i["expected"], len(fold(i["text"]).split()))
+        for i in data["items"]
+    ]
     results = []
-    weights = [(0.6, 0.2, 0.2), (0.5, 0.25, 0.25), (0.7, 0.15, 0.15), (0.6, 0.1, 0.3),
-               (0.5, 0.1, 0.4), (0.4, 0.2, 0.4), (0.6, 0.3, 0.1), (0.8, 0.1, 0.1)]
+    weights = [
+        (s, l, round(1 - s - l, 2))
+        for s in (0.3, 0.4, 0.5, 0.6, 0.7)
+        for l in (0.1, 0.2, 0.25, 0.3, 0.4)
+        if s + l < 1
+    ]
     grid = itertools.product(
         weights,
-        [0.45, 0.5, 0.55, 0.6, 0.65, 0.7],  # answer
-        [0.0, 0.03, 0.06, 0.1],  # margin
-        [0.0, 0.1, 0.2],  # out-of-scope penalty
+        [0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65],  # answer
+        [0.0, 0.02, 0.04, 0.06, 0.08, 0.1],  # margin
+        [0.0, 0.1, 0.2, 0.3],  # out-of-scope penalty
+        [0.0, 0.05, 0.1, 0.15],  # margin for one- and two-word messages
     )
-    for (semantic, lexical, model), answer, margin, penalty in grid:
+    for (semantic, lexical, model), answer, margin, penalty, short in grid:
         thresholds = Thresholds(
-            answer=answer, suggest=answer - 0.1, margin=margin, model_weight=model,
+            answer=answer, suggest=round(answer - 0.1, 2), margin=margin, model_weight=model,
             semantic_weight=semantic, lexical_weight=lexical, out_of_scope_penalty=penalty,
+            short_margin=max(short, margin),
         )
         metrics = score(items, thresholds, data["allowed"])
         if metrics["uncovered_wrong"] <= max_uncovered_wrong:
             results.append((metrics, thresholds))
-    results.sort(key=lambda r: (-r[0]["top1"], r[0]["covered_wrong"], r[0]["uncovered_suggested"]))
+    # A wrong answer costs as much as a right one gains: the bot must not guess.
+    results.sort(
+        key=lambda r: (-(r[0]["top1"] - r[0]["covered_wrong"]), r[0]["uncovered_suggested"])
+    )
     return results
 
 

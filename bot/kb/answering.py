@@ -29,13 +29,16 @@ class Outcome(str, enum.Enum):
 class Thresholds:
     """The tuned constants; ``python -m bot tune`` chooses them on eval/dev.yml."""
 
-    answer: float = 0.6  # combined score to answer
-    suggest: float = 0.5  # combined score to offer as a candidate
-    margin: float = 0.1  # lead over the runner-up needed to answer outright
-    model_weight: float = 0.1  # weights of the evidence in the combined score
-    semantic_weight: float = 0.8
-    lexical_weight: float = 0.1
-    out_of_scope_penalty: float = 0.1  # subtracted when the model says "out of scope"
+    answer: float = 0.45  # combined score to answer
+    suggest: float = 0.35  # combined score to offer as a candidate
+    margin: float = 0.02  # lead over the runner-up needed to answer outright
+    model_weight: float = 0.2  # weights of the evidence in the combined score
+    semantic_weight: float = 0.4
+    lexical_weight: float = 0.4
+    out_of_scope_penalty: float = 0.3  # subtracted when the model says "out of scope"
+    # A message of one or two words ("delivery") is vague: answer only with a clear lead.
+    short_words: int = 2
+    short_margin: float = 0.1
     max_suggestions: int = 3
 
 
@@ -132,11 +135,13 @@ def decide(
     thresholds: Thresholds = Thresholds(),
     *,
     allowed: Optional[Sequence[str]] = None,
+    words: Optional[int] = None,
 ) -> Decision:
     """Answer, suggest or admit not knowing, from the combined evidence.
 
     ``allowed`` limits the result to articles that exist now (published, this language): the model
-    may still know an article that was unpublished since training.
+    may still know an article that was unpublished since training. ``words`` is the length of the
+    customer's message: a very short one needs a clearer lead to be answered outright.
     """
     scores = combine(understanding, signals, thresholds)
     if allowed is not None:
@@ -149,7 +154,10 @@ def decide(
         return Decision(Outcome.UNKNOWN, tuple(ranked[:1]))
     top_score = ranked[0][1]
     runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
-    if top_score >= thresholds.answer and top_score - runner_up >= thresholds.margin:
+    margin = thresholds.margin
+    if words is not None and words <= thresholds.short_words:
+        margin = max(margin, thresholds.short_margin)
+    if top_score >= thresholds.answer and top_score - runner_up >= margin:
         return Decision(Outcome.ANSWER, tuple(ranked[:1]))
     suggestions = [item for item in ranked if item[1] >= thresholds.suggest]
     return Decision(Outcome.SUGGEST, tuple(suggestions[: thresholds.max_suggestions]))

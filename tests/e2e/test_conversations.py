@@ -55,7 +55,7 @@ def test_rating_is_stored(stack, sender) -> None:
 
 
 def test_vague_question_gets_a_clarification(stack, sender) -> None:
-    reply = stack.say(sender, "warranty")
+    reply = stack.say(sender, "refund")
     suggestions = custom(reply, "kb_suggestions")
     assert suggestions and 2 <= len(suggestions) <= 3
     choice = buttons(reply)[0]

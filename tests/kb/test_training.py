@@ -35,7 +35,9 @@ def test_each_published_public_article_is_a_retrieval_intent() -> None:
 def test_generated_file_is_current(kb_dir: Path) -> None:
     """`make train` regenerates it; this catches a stale copy used by hand."""
     if GENERATED_NLU.exists():
-        assert GENERATED_NLU.read_text() == nlu_yaml(load_sources(kb_dir)[0])
+        assert GENERATED_NLU.read_text() == nlu_yaml(load_sources(kb_dir)[0]), (
+            "data/nlu/kb_questions.yml is stale: run `make train` (or `python -m bot kb nlu`)"
+        )
 
 
 def test_fingerprint_ignores_answers_but_not_questions(tmp_path: Path) -> None:

@@ -1,0 +1,125 @@
+"""The PostgreSQL set-up: migrations, knowledge base, handoffs and Rasa's tracker store on a real
+PostgreSQL server (`.ci/services` starts one; BOT_TEST_POSTGRES_URL says where)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from typing import Iterator
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from bot import db
+from bot.handoff.models import HandoffRequest
+from bot.handoff.requests import request_handoff
+from bot.kb import repository
+from bot.kb.sources import import_sources, load_sources
+from bot.orders.lookup import find_order, load_demo_orders
+from bot.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.postgres
+ADMIN_URL = os.environ.get("BOT_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    if not ADMIN_URL:
+        pytest.skip("BOT_TEST_POSTGRES_URL is not set (run .ci/services)")
+    name = "amberline_test_" + uuid.uuid4().hex[:10]
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    db.upgrade(url)
+    yield url
+    db.get_engine.cache_clear()
+    with admin.connect() as connection:
+        connection.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+            {"n": name},
+        )
+        connection.execute(text(f'DROP DATABASE "{name}"'))
+    admin.dispose()
+
+
+@pytest.fixture
+def pg_engine(pg_url):
+    engine = db.make_engine(pg_url)
+    yield engine
+    engine.dispose()
+
+
+def test_migrations_are_at_head_and_repeatable(pg_url, pg_engine) -> None:
+    first = db.current_revision(pg_engine)
+    db.upgrade(pg_url)
+    assert first is not None and db.current_revision(pg_engine) == first
+
+
+def test_knowledge_base_and_versions(pg_engine) -> None:
+    with db.session_scope(pg_engine) as session:
+        report = import_sources(session, load_sources(PROJECT_ROOT / "data" / "kb")[0])
+        assert len(report.created) >= 60
+    with db.session_scope(pg_engine) as session:
+        article = repository.get_article(session, "gift-cards", "en")
+        repository.save_article(
+            session, article_id="gift-cards", language="en", title=article.title,
+            body="Changed on PostgreSQL.", questions=article.question_texts, tags=article.tags,
+            status="published", author="pg", expected_version=article.version,
+        )
+    with db.session_scope(pg_engine) as session:
+        versions = repository.article_versions(session, "gift-cards", "en")
+        assert versions[-1].body == "Changed on PostgreSQL." and versions[-1].author == "pg"
+        assert versions[-1].created_at.tzinfo is not None
+
+
+def test_order_lookup(pg_engine) -> None:
+    with db.session_scope(pg_engine) as session:
+        load_demo_orders(session, PROJECT_ROOT / "data" / "orders.yml")
+    with db.session_scope(pg_engine) as session:
+        assert find_order(session, number="AM-100655", email="anna.nowak@example.pl") is not None
+        assert find_order(session, number="AM-100655", email="x@example.pl") is None
+
+
+def test_concurrent_handoff_requests_create_one(pg_engine) -> None:
+    barrier = threading.Barrier(5)
+
+    def worker() -> None:
+        barrier.wait()
+        with db.session_scope(pg_engine) as session:
+            request_handoff(session, conversation_id="pg-race", reason="asked_for_person",
+                            language="en", channel="rest", last_question=None, context={})
+
+    threads = [threading.Thread(target=worker) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with db.session_scope(pg_engine) as session:
+        count = session.execute(
+            select(func.count(HandoffRequest.pk)).where(
+                HandoffRequest.conversation_id == "pg-race")
+        ).scalar_one()
+    assert count == 1
+
+
+async def test_rasa_tracker_store_keeps_conversations(pg_url) -> None:
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from rasa_ext.tracker_store import UrlSQLTrackerStore
+
+    domain = Domain.load(str(PROJECT_ROOT / "domain.yml"))
+    store = UrlSQLTrackerStore(domain=domain, url=pg_url)
+    tracker = DialogueStateTracker("pg-conversation", domain.slots)
+    tracker.update(UserUttered("where is my order?"))
+    tracker.update(SlotSet("order_number", "AM-100482"))
+    await store.save(tracker)
+
+    again = await UrlSQLTrackerStore(domain=domain, url=pg_url).retrieve("pg-conversation")
+    assert again is not None
+    assert again.get_slot("order_number") == "AM-100482"
+    assert again.latest_message.text == "where is my order?"

