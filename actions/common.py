@@ -50,9 +50,20 @@ async def off_loop(work: Callable[..., T], *args: Any) -> T:
 
 
 def language_of(tracker: Tracker) -> str:
-    """The conversation's language: its slot, else the default."""
+    """The conversation's language: its slot, else the session's metadata, else the default.
+
+    Rasa's own action_session_start (which runs in the Rasa server, so a conversation starts even
+    when the action server is down) keeps the channel's metadata in ``session_started_metadata``.
+    """
     language = tracker.get_slot("language")
-    return language if language in SUPPORTED_LANGUAGES else settings().default_language
+    if language in SUPPORTED_LANGUAGES:
+        return language
+    metadata = tracker.get_slot("session_started_metadata")
+    if isinstance(metadata, dict) and isinstance(metadata.get("language"), str):
+        code = metadata["language"].lower()[:2]
+        if code in SUPPORTED_LANGUAGES:
+            return code
+    return settings().default_language
 
 
 def latest_text(tracker: Tracker) -> str:

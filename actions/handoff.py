@@ -53,6 +53,7 @@ class ActionRequestHuman(Action):
                 conversation_id=tracker.sender_id,
                 reason=reason,
                 slots=tracker.current_slot_values(),
+                language=language,
                 ratings=ratings,
             )
             request, created = request_handoff(

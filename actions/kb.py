@@ -8,12 +8,13 @@ import logging
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.common import in_session, language_of, latest_text, live_index, off_loop, settings
 from bot.errors import ArticleNotFound
+from bot.handoff.detect import asks_for_person
 from bot.kb import repository
 from bot.kb.answering import Decision, Outcome, Thresholds, decide, understanding_of
 from bot.kb.retrieval import KnowledgeIndex
@@ -97,6 +98,10 @@ class ActionAnswerFromKb(Action):
         language = language_of(tracker)
         if not text:
             return utter_miss(dispatcher, tracker)
+        if asks_for_person(text):  # the model missed a request for a person: honour it
+            logger.info("conversation %s: request for a person caught by the safety net",
+                        tracker.sender_id)
+            return [FollowupAction("action_request_human")]
         try:
             index: KnowledgeIndex = await off_loop(live_index().index, language)
             signals = await off_loop(index.signals, text)

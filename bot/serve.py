@@ -80,6 +80,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         "--action-port", type=int, default=int(os.environ.get("BOT_ACTION_PORT", 5055))
     )
     parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument(
+        "--rasa-only", action="store_true",
+        help="start only the Rasa server (the action server runs elsewhere, or not at all)",
+    )
     args = parser.parse_args(argv)
     model = args.model or latest_model(PROJECT_ROOT / "models")
     if model is None or not model.exists():
@@ -101,10 +105,11 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
     try:
-        actions = subprocess.Popen(action_server_command(args.action_port), env=env,
-                                   cwd=PROJECT_ROOT)
-        processes.append(actions)
-        wait_until_up(f"http://localhost:{args.action_port}/health", actions, args.timeout)
+        if not args.rasa_only:
+            actions = subprocess.Popen(action_server_command(args.action_port), env=env,
+                                       cwd=PROJECT_ROOT)
+            processes.append(actions)
+            wait_until_up(f"http://localhost:{args.action_port}/health", actions, args.timeout)
         rasa = subprocess.Popen(rasa_server_command(model, args.rasa_port, token), env=env,
                                 cwd=PROJECT_ROOT)
         processes.append(rasa)

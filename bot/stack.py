@@ -32,7 +32,8 @@ def free_port() -> int:
 class Stack:
     """A running Rasa server + action server that tests talk to over HTTP."""
 
-    def __init__(self, workdir: Path, model: Path) -> None:
+    def __init__(self, workdir: Path, model: Path, *, rasa_only: bool = False) -> None:
+        self.rasa_only = rasa_only
         self.workdir = workdir
         self.model = model
         self.database_url = f"sqlite:///{workdir / 'e2e.db'}"
@@ -63,7 +64,8 @@ class Stack:
         log = open(self.log_path, "a")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot", "serve", "--model", str(self.model),
-             "--rasa-port", str(self.rasa_port), "--action-port", str(self.action_port)],
+             "--rasa-port", str(self.rasa_port), "--action-port", str(self.action_port)]
+            + (["--rasa-only"] if self.rasa_only else []),
             env=self.env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=log, text=True,
         )
         ready = threading.Event()

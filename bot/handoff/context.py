@@ -46,6 +46,7 @@ def build_context(
     conversation_id: str,
     reason: str,
     slots: Mapping[str, Any],
+    language: str = "en",
     ratings: Iterable[Mapping[str, Any]] = (),
 ) -> Dict[str, Any]:
     """The handoff package as JSON-ready data (versioned by ``CONTEXT_VERSION``)."""
@@ -107,7 +108,7 @@ def build_context(
         "conversation_id": conversation_id,
         "reason": reason,
         "last_question": last_question,
-        "language": slots.get("language") or "en",
+        "language": language,
         "channel": channel,
         "page": metadata.get("page"),
         "device": metadata.get("device") or metadata.get("user_agent"),

@@ -70,7 +70,7 @@ def make_tracker(
                   "parse_data": message, "input_channel": "rest"}
     return Tracker(
         sender_id=sender,
-        slots={"language": "en", "kb_misses": 0.0, "order_lookup_attempts": 0.0,
+        slots={"kb_misses": 0.0, "order_lookup_attempts": 0.0,
                **(slots or {})},
         latest_message=message,
         events=(events or []) + [user_event],

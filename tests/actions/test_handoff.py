@@ -54,3 +54,12 @@ async def test_repeat_request_keeps_one_handoff(action_db, dispatcher) -> None:
     first, second = customs(dispatcher, "handoff")
     assert first["reference"] == second["reference"]
     assert responses(dispatcher) == ["utter_handoff_offline", "utter_handoff_offline"]
+
+
+async def test_language_comes_from_the_session_metadata(action_db, dispatcher) -> None:
+    tracker = make_tracker("human please", intent="request_human",
+                           slots={"session_started_metadata": {"language": "pl-PL"}})
+    await ActionRequestHuman().run(dispatcher, tracker, {})
+    with db.session_scope(db.get_engine(action_db)) as session:
+        (request,) = session.execute(select(HandoffRequest)).scalars()
+        assert request.language == "pl" and request.context["language"] == "pl"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from sqlalchemy import select
 
 from actions.kb import (
@@ -122,3 +122,9 @@ async def test_rating_is_recorded(action_db, dispatcher) -> None:
 async def test_plain_yes_with_nothing_pending(action_db, dispatcher) -> None:
     await ActionRecordFeedback().run(dispatcher, make_tracker("yes", intent="affirm"), {})
     assert responses(dispatcher) == ["utter_kb_feedback_none"]
+
+
+async def test_missed_request_for_a_person_is_honoured(action_db, dispatcher) -> None:
+    events = await ActionAnswerFromKb().run(dispatcher, make_tracker("agent please"), {})
+    assert events == [FollowupAction("action_request_human")]
+    assert dispatcher.messages == []

@@ -186,5 +186,15 @@ def test_new_article_is_findable_before_retraining(stack, sender) -> None:
 
 def test_language_from_metadata_is_kept(stack, sender) -> None:
     stack.say(sender, "hi", metadata={"language": "lt"})
-    slots = stack.tracker(sender)["slots"]
-    assert slots["language"] == "lt"
+    stack.say(sender, "I want to talk to a person")
+    with db.session_scope(db.make_engine(stack.database_url)) as session:
+        request = session.execute(
+            select(HandoffRequest).where(HandoffRequest.conversation_id == sender)
+        ).scalar_one()
+    assert request.language == "lt" and request.context["language"] == "lt"
+
+
+@pytest.mark.parametrize("wording", ["agent please", "I prefer talking to people not machines"])
+def test_any_wording_of_asking_for_a_person_works(stack, sender, wording) -> None:
+    handoff = custom(stack.say(sender, wording), "handoff")
+    assert handoff and handoff["reason"] == "asked_for_person"

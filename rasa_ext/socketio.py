@@ -1,0 +1,179 @@
+"""The socket.io channel, fixed and hardened (the widget's channel).
+
+Differences from Rasa 3.6's ``SocketIOInput`` (rasa/core/channels/socketio.py):
+- joining the session's room is awaited when python-socketio makes it a coroutine (5.10 and
+  newer; RasaHQ/rasa#13027), so messages sent to a session (HTTP API, later an agent) arrive;
+- custom payloads are sent as ``{"custom": {...}}``; stock Rasa passes their keys to ``emit`` as
+  keyword arguments, which fails for any payload but ``data``/``room``;
+- a Markdown answer is sent whole, not split at blank lines into several bubbles;
+- bad input (no session, empty, too long, not text) gets an ``error`` event with a clear reason;
+  a failure or an empty reply gets an apology: the customer never meets silence.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import uuid
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+
+import rasa.core.channels.channel
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.socketio import SocketBlueprint
+from rasa.core.channels.socketio import SocketIOInput as StockSocketIOInput
+from rasa.core.channels.socketio import SocketIOOutput as StockSocketIOOutput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncServer
+
+from rasa_ext.channels import APOLOGY, MAX_SENDER_CHARS, clean_text
+from bot.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+
+class SocketIOOutput(StockSocketIOOutput):
+    """Sends whole messages and custom payloads under ``custom``; counts what it sent."""
+
+    def __init__(self, sio: AsyncServer, bot_message_evt: Text) -> None:
+        super().__init__(sio, bot_message_evt)
+        self.sent = 0
+
+    async def _send_message(self, socket_id: Text, response: Any) -> None:
+        self.sent += 1
+        await super()._send_message(socket_id, response)
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        await self._send_message(recipient_id, {"text": text.strip()})
+
+    async def send_text_with_buttons(
+        self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
+    ) -> None:
+        await self._send_message(
+            recipient_id,
+            {
+                "text": text.strip(),
+                "quick_replies": [
+                    {"content_type": "text", "title": b["title"], "payload": b["payload"]}
+                    for b in buttons
+                ],
+            },
+        )
+
+    async def send_custom_json(
+        self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any
+    ) -> None:
+        await self._send_message(recipient_id, {"custom": json_message})
+
+
+class SocketIOInput(StockSocketIOInput):
+    """``socketio`` channel; same events and options as Rasa's, plus ``cors_allowed_origins``."""
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "SocketIOInput":
+        credentials = credentials or {}
+        channel = cls(
+            credentials.get("user_message_evt", "user_uttered"),
+            credentials.get("bot_message_evt", "bot_uttered"),
+            credentials.get("namespace"),
+            credentials.get("session_persistence", False),
+            credentials.get("socketio_path", "/socket.io"),
+            credentials.get("jwt_key"),
+            credentials.get("jwt_method", "HS256"),
+            credentials.get("metadata_key", "metadata"),
+        )
+        channel.cors_allowed_origins = credentials.get("cors_allowed_origins", [])
+        return channel
+
+    cors_allowed_origins: Any = []
+
+    def get_output_channel(self) -> Optional[SocketIOOutput]:
+        if self.sio is None:
+            return None
+        return SocketIOOutput(self.sio, self.bot_message_evt)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.cors_allowed_origins)
+        webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
+        self.sio = sio
+        max_chars = get_settings().max_message_chars
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @sio.on("connect", namespace=self.namespace)
+        async def connect(sid: Text, environ: Dict, auth: Optional[Dict]) -> bool:
+            if not self.jwt_key:
+                return True
+            token = auth.get("token") if isinstance(auth, dict) else None
+            payload = (
+                rasa.core.channels.channel.decode_bearer_token(token, self.jwt_key,
+                                                               self.jwt_algorithm)
+                if token else None
+            )
+            return bool(payload)
+
+        async def error(sid: Text, message: str) -> None:
+            await sio.emit("error", {"error": message}, room=sid, namespace=self.namespace)
+
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: Text, data: Optional[Dict]) -> None:
+            data = data if isinstance(data, dict) else {}
+            session_id = data.get("session_id")
+            if not isinstance(session_id, str) or not clean_text(session_id):
+                session_id = uuid.uuid4().hex
+            session_id = clean_text(session_id)[:MAX_SENDER_CHARS]
+            if self.session_persistence:
+                joined = sio.enter_room(sid, session_id, namespace=self.namespace)
+                if inspect.isawaitable(joined):  # python-socketio >= 5.10
+                    await joined
+            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def handle_message(sid: Text, data: Any) -> None:
+            if not isinstance(data, dict):
+                return await error(sid, "a message must be an object with 'message'")
+            if self.session_persistence:
+                sender = data.get("session_id")
+                if not isinstance(sender, str) or not clean_text(sender):
+                    return await error(sid, "send 'session_request' first, then 'session_id'")
+                sender = clean_text(sender)[:MAX_SENDER_CHARS]
+            else:
+                sender = sid
+            text = data.get("message")
+            if not isinstance(text, str):
+                return await error(sid, "'message' must be a text")
+            text = clean_text(text)
+            if not text:
+                return await error(sid, "'message' is empty: type a question")
+            if len(text) > max_chars:
+                return await error(sid, f"'message' is {len(text)} characters; the limit is "
+                                        f"{max_chars}")
+            metadata = data.get(self.metadata_key) or {}
+            if isinstance(metadata, str):
+                try:
+                    metadata = json.loads(metadata)
+                except ValueError:
+                    metadata = {}
+            if not isinstance(metadata, dict):
+                metadata = {}
+            output = SocketIOOutput(sio, self.bot_message_evt)
+            try:
+                await on_new_message(
+                    UserMessage(text, output, sender, input_channel=self.name(),
+                                metadata=metadata)
+                )
+            except Exception:
+                logger.exception("conversation %s: message failed", sender)
+                await output.send_custom_json(sender, {"error": "internal"})
+                await output.send_text_message(sender, APOLOGY)
+                return None
+            if output.sent == 0:
+                logger.warning("conversation %s: no reply produced", sender)
+                await output.send_text_message(sender, APOLOGY)
+            return None
+
+        return webhook
