@@ -18,6 +18,7 @@ from bot.handoff.detect import asks_for_person
 from bot.kb import repository
 from bot.kb.answering import Decision, Outcome, Thresholds, decide, understanding_of
 from bot.kb.retrieval import KnowledgeIndex
+from bot.kb.scope import mentions_other_service
 from bot.kb.text import fold
 
 logger = logging.getLogger(__name__)
@@ -106,7 +107,9 @@ class ActionAnswerFromKb(Action):
             index: KnowledgeIndex = await off_loop(live_index().index, language)
             signals = await off_loop(index.signals, text)
             decision = decide(
-                understanding_of(tracker.latest_message),
+                understanding_of(
+                    tracker.latest_message, other_service=mentions_other_service(text)
+                ),
                 signals,
                 thresholds(),
                 allowed=index.article_ids,

@@ -20,6 +20,7 @@ from bot.kb.answering import Outcome, Thresholds, decide, understanding_of
 from bot.kb.embeddings import default_encoder
 from bot.kb.retrieval import KnowledgeIndex, entries_from_articles
 from bot.kb.sources import load_sources
+from bot.kb.scope import mentions_other_service
 from bot.kb.text import fold
 from bot.settings import get_settings, rasa_token
 
@@ -92,7 +93,12 @@ def search(
 ) -> List[Tuple[Dict[str, float], Thresholds]]:
     """Every setting of the grid that keeps uncovered wrong answers within the bound, best first."""
     items = [
-        (understanding_of(i["parse"]), i["signals"], i["expected"], len(fold(i["text"]).split()))
+        (
+            understanding_of(i["parse"], other_service=mentions_other_service(i["text"])),
+            i["signals"],
+            i["expected"],
+            len(fold(i["text"]).split()),
+        )
         for i in data["items"]
     ]
     results = []

@@ -36,6 +36,8 @@ class Thresholds:
     semantic_weight: float = 0.4
     lexical_weight: float = 0.4
     out_of_scope_penalty: float = 0.3  # subtracted when the model says "out of scope"
+    # Subtracted when the message names another company's shop or service (bot.kb.scope).
+    other_service_penalty: float = 0.3
     # A message of one or two words ("delivery") is vague: answer only with a clear lead.
     short_words: int = 2
     short_margin: float = 0.1
@@ -50,6 +52,8 @@ class Understanding:
     intent_confidence: float = 0.0
     # article id -> ResponseSelector confidence, for the articles the model was trained on
     article_confidences: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    # the message names another company's shop or online service (bot.kb.scope)
+    other_service: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +71,7 @@ class Decision:
         return self.candidates[0][1] if self.candidates else 0.0
 
 
-def understanding_of(message: Mapping[str, Any]) -> Understanding:
+def understanding_of(message: Mapping[str, Any], *, other_service: bool = False) -> Understanding:
     """The NLU model's view of a message, from Rasa's parse data."""
     intent = message.get("intent") or {}
     selector = (message.get("response_selector") or {}).get(RETRIEVAL_INTENT) or {}
@@ -81,6 +85,7 @@ def understanding_of(message: Mapping[str, Any]) -> Understanding:
         intent=intent.get("name"),
         intent_confidence=float(intent.get("confidence") or 0.0),
         article_confidences=confidences,
+        other_service=other_service,
     )
 
 
@@ -112,6 +117,8 @@ def combine(
         if understanding.intent in NOT_KB_INTENTS
         else 0.0
     )
+    if understanding.other_service:
+        penalty += thresholds.other_service_penalty
     weights = {"semantic": thresholds.semantic_weight, "lexical": thresholds.lexical_weight}
     methods = {name: scores for name, scores in signals.items() if weights.get(name, 0) > 0}
     known = understanding.article_confidences

@@ -92,6 +92,7 @@ def write_nlu(sources: Sequence[ArticleSource], path: Path = GENERATED_NLU) -> b
 
 
 TRAINING_INPUTS = ("config.yml", "domain.yml", "data")
+RUNTIME_DATA = (Path("data/orders.yml"), Path("data/scope.yml"))
 
 
 def training_fingerprint(root: Path = PROJECT_ROOT) -> str:
@@ -110,8 +111,8 @@ def training_fingerprint(root: Path = PROJECT_ROOT) -> str:
             paths.append(path)
     for path in sorted(paths):
         relative = path.relative_to(root)
-        if relative.parts[:2] == ("data", "kb") or relative == Path("data/orders.yml"):
-            continue  # answers and orders are read at run time; questions are in the NLU file
+        if relative.parts[:2] == ("data", "kb") or relative in RUNTIME_DATA:
+            continue  # read at run time; the articles' questions are in the NLU file
         digest.update(str(path.relative_to(root)).encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())
