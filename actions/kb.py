@@ -19,7 +19,7 @@ from bot.kb import repository
 from bot.kb.answering import Decision, Outcome, Thresholds, decide, understanding_of
 from bot.kb.retrieval import KnowledgeIndex
 from bot.kb.scope import mentions_other_service
-from bot.kb.text import fold
+from bot.kb.text import fold, unwrap
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ async def utter_article(
     }
     if chosen:
         answer["chosen"] = True
-    dispatcher.utter_message(text=body)
+    dispatcher.utter_message(text=unwrap(body))
     dispatcher.utter_message(json_message={"kb_answer": answer})
     dispatcher.utter_message(response="utter_kb_ask_helpful")
     logger.info("conversation %s answered with %s v%s", tracker.sender_id, article_id, version)

@@ -18,3 +18,25 @@ def fold(text: str) -> str:
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = _UNDERSCORE.sub(" ", _NON_WORD.sub(" ", text.casefold()))
     return " ".join(text.split())
+
+
+_BLOCK_START = re.compile(r"^\s*([-*+]\s|\d+[.)]\s|#|>|\|)")
+
+
+def unwrap(markdown: str) -> str:
+    """Join hard-wrapped lines of a Markdown text, keeping paragraphs, list items and tables.
+
+    Articles are written wrapped at ~100 characters for clean diffs; a chat bubble should wrap
+    them itself. A line continues the previous one unless it starts a list item, a heading, a
+    quote or a table row.
+    """
+    out: list = []
+    for paragraph in re.split(r"\n\s*\n", markdown.strip()):
+        lines: list = []
+        for line in paragraph.splitlines():
+            if lines and not _BLOCK_START.match(line) and line.strip():
+                lines[-1] = lines[-1].rstrip() + " " + line.strip()
+            elif line.strip():
+                lines.append(line.rstrip())
+        out.append("\n".join(lines))
+    return "\n\n".join(out)

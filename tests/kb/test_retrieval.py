@@ -86,3 +86,18 @@ def test_live_index_sees_a_new_article_without_retraining(engine) -> None:
     assert live.search("do you sell drones", "en") == []  # cached until the refresh interval
     now[0] = 2.5
     assert live.search("do you sell drones", "en")[0].article_id == "drones"
+
+
+def test_unwrap_joins_wrapped_lines_and_keeps_structure() -> None:
+    from bot.kb.text import unwrap
+
+    text = (
+        "You can return **within 14\ndays** of delivery.\n\n"
+        "1. Start the return in\n   your account.\n2. Drop it at a locker.\n\n"
+        "- cards: 3-5 days\n- BLIK: 1-3\n  days\n"
+    )
+    assert unwrap(text) == (
+        "You can return **within 14 days** of delivery.\n\n"
+        "1. Start the return in your account.\n2. Drop it at a locker.\n\n"
+        "- cards: 3-5 days\n- BLIK: 1-3 days"
+    )
