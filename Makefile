@@ -14,7 +14,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export BOT_ACTION_PORT ?= 5055
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install venv setup train model run test test-unit test-e2e test-stories validate eval lock clean
+.PHONY: help install venv setup train model run test lint test-unit test-e2e test-stories validate eval lock clean
 
 help:
 	@echo "make install   create .venv (Python 3.10), install pinned dependencies, create the database, train"
@@ -22,6 +22,7 @@ help:
 	@echo "make test      all tests (unit, integration, conversation, end-to-end)"
 	@echo "make train     train the model if the training data changed"
 	@echo "make validate  rasa data validate + knowledge-base lint"
+	@echo "make lint      ruff (lint and format) and mypy"
 	@echo "make eval      answer-quality benchmark on eval/test.yml against a fresh stack"
 
 install: venv setup train
@@ -54,7 +55,12 @@ model-path = models/amberline-$(shell $(PY) -m bot fingerprint).tar.gz
 run: venv setup train
 	$(PY) -m bot serve --model $(model-path)
 
-test: venv setup train test-unit test-stories test-e2e
+test: venv setup train lint test-unit test-stories test-e2e
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy bot actions rasa_ext
 
 test-unit:
 	$(PY) -m pytest tests --ignore=tests/e2e -q; code=$$?; [ $$code -eq 5 ] && code=0; exit $$code

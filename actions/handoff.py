@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -30,22 +30,20 @@ def handoff_reason(tracker: Tracker) -> str:
 class ActionRequestHuman(Action):
     """Records the handoff request (once per conversation) and tells the customer how to go on."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_request_human"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         reason = handoff_reason(tracker)
         language = language_of(tracker)
 
-        def record(session):  # type: ignore[no-untyped-def]
+        def record(session):
             ratings = [
                 {"article_id": r.article_id, "version": r.version, "helpful": r.helpful}
                 for r in session.execute(
-                    select(ArticleRating).where(
-                        ArticleRating.conversation_id == tracker.sender_id
-                    )
+                    select(ArticleRating).where(ArticleRating.conversation_id == tracker.sender_id)
                 ).scalars()
             ]
             context = build_context(

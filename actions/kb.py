@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -49,7 +49,7 @@ async def utter_article(
     """Send the article's current answer from the database, then ask "Did this help?"."""
     language = language_of(tracker)
 
-    def load(session):  # type: ignore[no-untyped-def]
+    def load(session):
         article = repository.get_article(session, article_id, language)
         if article.status != "published" or article.audience != "public":
             raise ArticleNotFound(f"{article_id} is not published")
@@ -89,19 +89,20 @@ def utter_miss(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Event
 class ActionAnswerFromKb(Action):
     """Answers the customer's latest message from the knowledge base, or admits not knowing."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_answer_from_kb"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         text = latest_text(tracker).strip()
         language = language_of(tracker)
         if not text:
             return utter_miss(dispatcher, tracker)
         if asks_for_person(text):  # the model missed a request for a person: honour it
-            logger.info("conversation %s: request for a person caught by the safety net",
-                        tracker.sender_id)
+            logger.info(
+                "conversation %s: request for a person caught by the safety net", tracker.sender_id
+            )
             return [FollowupAction("action_request_human")]
         try:
             index: KnowledgeIndex = await off_loop(live_index().index, language)
@@ -135,7 +136,7 @@ class ActionAnswerFromKb(Action):
         if decision.outcome is Outcome.SUGGEST:
             ids = [article_id for article_id, _ in decision.candidates]
 
-            def titles(session):  # type: ignore[no-untyped-def]
+            def titles(session):
                 found = {}
                 for article_id in ids:
                     article = repository.find_article(session, article_id, language)
@@ -165,11 +166,11 @@ class ActionAnswerFromKb(Action):
 class ActionAnswerArticle(Action):
     """Answers with the article the customer picked from the suggestions."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_answer_article"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         article_id: Optional[str] = next(tracker.get_latest_entity_values("article_id"), None)
         if not article_id:
@@ -188,23 +189,23 @@ class ActionAnswerArticle(Action):
 class ActionRejectSuggestions(Action):
     """The customer said none of the suggested articles fits: a miss."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_reject_suggestions"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         return utter_miss(dispatcher, tracker)
 
 
 class ActionRecordFeedback(Action):
-    """Records "Did this help?" for the last answer (a plain yes/no with nothing pending is fine)."""
+    """Records "Did this help?" for the last answer; a plain yes/no with nothing pending is fine."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_record_feedback"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         pending = tracker.get_slot("last_answer")
         helpful = (tracker.latest_message.get("intent") or {}).get("name") == "affirm"

@@ -7,7 +7,7 @@ same answer; a conversation gets ``max_order_lookups`` failed attempts.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -39,22 +39,22 @@ def attempts_left(tracker: Tracker) -> int:
 class ValidateOrderStatusForm(FormValidationAction):
     """Normalises and checks the order number and e-mail as the customer types them."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_order_status_form"
 
     async def required_slots(
         self,
-        domain_slots: List[Text],
+        domain_slots: List[str],
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         domain: DomainDict,
-    ) -> List[Text]:
+    ) -> List[str]:
         # Out of attempts: ask nothing; action_check_order_status explains.
         return domain_slots if attempts_left(tracker) > 0 else []
 
     def validate_order_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         number = normalize_order_number(str(value) if value is not None else None)
         if number is None:
             dispatcher.utter_message(response="utter_order_number_invalid")
@@ -62,7 +62,7 @@ class ValidateOrderStatusForm(FormValidationAction):
 
     def validate_order_email(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         email = normalize_email(str(value) if value is not None else None)
         if email is None:
             dispatcher.utter_message(response="utter_order_email_invalid")
@@ -72,11 +72,11 @@ class ValidateOrderStatusForm(FormValidationAction):
 class ActionCheckOrderStatus(Action):
     """Looks the order up and answers with its status, or the same "not found" for any mismatch."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_check_order_status"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         reset = [SlotSet("order_number", None), SlotSet("order_email", None)]
         if attempts_left(tracker) <= 0:
@@ -85,7 +85,7 @@ class ActionCheckOrderStatus(Action):
         number: Optional[str] = tracker.get_slot("order_number")
         email: Optional[str] = tracker.get_slot("order_email")
 
-        def lookup(session):  # type: ignore[no-untyped-def]
+        def lookup(session):
             order = find_order(session, number=number or "", email=email or "")
             return (describe(order), order.customer_name) if order is not None else None
 
@@ -103,7 +103,7 @@ class ActionCheckOrderStatus(Action):
             else:
                 dispatcher.utter_message(response="utter_order_not_found")
             dispatcher.utter_message(json_message={"order_status": {"found": False}})
-            return reset + [SlotSet("order_lookup_attempts", float(attempts))]
+            return [*reset, SlotSet("order_lookup_attempts", float(attempts))]
         order, customer_name = found
         dispatcher.utter_message(
             response=STATUS_RESPONSES.get(order["status"], "utter_order_other"),

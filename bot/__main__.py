@@ -1,13 +1,13 @@
 """Command line: ``python -m bot <command>``.
 
-    db upgrade            create or upgrade the database schema
-    kb import|export|lint move articles between data/kb/ and the database; check them
-    kb nlu                generate the NLU training file from the articles
-    orders load           load the demo orders
-    setup                 db upgrade, kb import into an empty knowledge base, demo orders
-    serve                 start the action server and the Rasa server (what `make run` runs)
-    fingerprint           hash of the training data (names the model)
-    eval                  the quality benchmark against a running Rasa server
+db upgrade            create or upgrade the database schema
+kb import|export|lint move articles between data/kb/ and the database; check them
+kb nlu                generate the NLU training file from the articles
+orders load           load the demo orders
+setup                 db upgrade, kb import into an empty knowledge base, demo orders
+serve                 start the action server and the Rasa server (what `make run` runs)
+fingerprint           hash of the training data (names the model)
+eval                  the quality benchmark against a running Rasa server
 """
 
 from __future__ import annotations
@@ -124,17 +124,26 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    dbp = commands.add_parser("db", help="database schema").add_subparsers(dest="sub", required=True)
+    dbp = commands.add_parser("db", help="database schema").add_subparsers(
+        dest="sub", required=True
+    )
     dbp.add_parser("upgrade").set_defaults(func=_cmd_db_upgrade)
 
     kb = commands.add_parser("kb", help="knowledge base").add_subparsers(dest="sub", required=True)
-    for name, func in (("import", _cmd_kb_import), ("export", _cmd_kb_export),
-                       ("lint", _cmd_kb_lint), ("nlu", _cmd_kb_nlu)):
+    for name, func in (
+        ("import", _cmd_kb_import),
+        ("export", _cmd_kb_export),
+        ("lint", _cmd_kb_lint),
+        ("nlu", _cmd_kb_nlu),
+    ):
         sub = kb.add_parser(name)
         sub.add_argument("--dir", help="articles folder (default data/kb)")
         sub.set_defaults(func=func)
@@ -154,8 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--set", default="eval/test.yml", help="question set (YAML)")
     ev.add_argument("--url", default=None, help="Rasa server (default BOT_RASA_URL)")
     ev.add_argument("--out", default="results/eval", help="report folder")
-    ev.add_argument("--start", action="store_true",
-                    help="start a fresh stack on a temporary database for the run")
+    ev.add_argument(
+        "--start",
+        action="store_true",
+        help="start a fresh stack on a temporary database for the run",
+    )
     ev.set_defaults(func=_cmd_eval)
     return parser
 

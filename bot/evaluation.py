@@ -39,16 +39,24 @@ def ask(url: str, text: str) -> Dict[str, Any]:
     )
     seconds = time.perf_counter() - start
     reply.raise_for_status()
-    result: Dict[str, Any] = {"kind": "other", "article_id": None, "suggestions": [],
-                              "seconds": seconds}
+    result: Dict[str, Any] = {
+        "kind": "other",
+        "article_id": None,
+        "suggestions": [],
+        "seconds": seconds,
+    }
     for message in reply.json():
         custom = message.get("custom") or {}
         if "kb_answer" in custom:
-            result.update(kind="answer", article_id=custom["kb_answer"]["article_id"],
-                          confidence=custom["kb_answer"]["confidence"])
+            result.update(
+                kind="answer",
+                article_id=custom["kb_answer"]["article_id"],
+                confidence=custom["kb_answer"]["confidence"],
+            )
         elif "kb_suggestions" in custom:
-            result.update(kind="suggest",
-                          suggestions=[s["article_id"] for s in custom["kb_suggestions"]])
+            result.update(
+                kind="suggest", suggestions=[s["article_id"] for s in custom["kb_suggestions"]]
+            )
         elif "kb_miss" in custom:
             result.update(kind="unknown")
         elif "handoff" in custom:
@@ -105,13 +113,23 @@ def evaluate(url: str, question_set: Dict[str, List[Dict[str, Any]]]) -> Dict[st
         },
         "failures": {
             "wrong_answers": [
-                {"text": r["text"], "expected": r["expected"], "got": r["article_id"],
-                 "confidence": r.get("confidence")} for r in wrong
+                {
+                    "text": r["text"],
+                    "expected": r["expected"],
+                    "got": r["article_id"],
+                    "confidence": r.get("confidence"),
+                }
+                for r in wrong
             ],
             "missed": [
-                {"text": r["text"], "expected": r["expected"], "kind": r["kind"],
-                 "suggestions": r["suggestions"]}
-                for r in covered if r not in correct and r not in wrong
+                {
+                    "text": r["text"],
+                    "expected": r["expected"],
+                    "kind": r["kind"],
+                    "suggestions": r["suggestions"],
+                }
+                for r in covered
+                if r not in correct and r not in wrong
             ],
             "uncovered_answered": [
                 {"text": r["text"], "got": r["article_id"], "confidence": r.get("confidence")}
@@ -152,8 +170,11 @@ def report_markdown(report: Dict[str, Any], set_name: str) -> str:
         f"| training time | {m.get('training_seconds', float('nan')):.0f} s | |",
         "",
     ]
-    for title, key in (("Wrong answers", "wrong_answers"), ("Missed", "missed"),
-                       ("Uncovered questions answered", "uncovered_answered")):
+    for title, key in (
+        ("Wrong answers", "wrong_answers"),
+        ("Missed", "missed"),
+        ("Uncovered questions answered", "uncovered_answered"),
+    ):
         items = report["failures"][key]
         lines += [f"## {title} ({len(items)})", ""]
         lines += [f"- {json.dumps(item, ensure_ascii=False)}" for item in items]

@@ -35,8 +35,15 @@ def service_env(action_port: int) -> Dict[str, str]:
 
 
 def action_server_command(port: int) -> List[str]:
-    return [str(BIN / "python"), "-m", "rasa_ext.action_server", "--actions", "actions",
-            "--port", str(port)]
+    return [
+        str(BIN / "python"),
+        "-m",
+        "rasa_ext.action_server",
+        "--actions",
+        "actions",
+        "--port",
+        str(port),
+    ]
 
 
 def rasa_server_command(model: Path, port: int, token: str) -> List[str]:
@@ -81,7 +88,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     )
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument(
-        "--rasa-only", action="store_true",
+        "--rasa-only",
+        action="store_true",
         help="start only the Rasa server (the action server runs elsewhere, or not at all)",
     )
     args = parser.parse_args(argv)
@@ -103,15 +111,21 @@ def main(argv: Optional[List[str]] = None) -> int:
             except subprocess.TimeoutExpired:
                 process.kill()
 
-    signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
+    def on_sigterm(*_: object) -> None:
+        stop()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     try:
         if not args.rasa_only:
-            actions = subprocess.Popen(action_server_command(args.action_port), env=env,
-                                       cwd=PROJECT_ROOT)
+            actions = subprocess.Popen(
+                action_server_command(args.action_port), env=env, cwd=PROJECT_ROOT
+            )
             processes.append(actions)
             wait_until_up(f"http://localhost:{args.action_port}/health", actions, args.timeout)
-        rasa = subprocess.Popen(rasa_server_command(model, args.rasa_port, token), env=env,
-                                cwd=PROJECT_ROOT)
+        rasa = subprocess.Popen(
+            rasa_server_command(model, args.rasa_port, token), env=env, cwd=PROJECT_ROOT
+        )
         processes.append(rasa)
         wait_until_up(f"http://localhost:{args.rasa_port}/", rasa, args.timeout)
         print(

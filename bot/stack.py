@@ -56,21 +56,38 @@ class Stack:
 
     def setup_database(self) -> None:
         subprocess.run(
-            [sys.executable, "-m", "bot", "setup"], env=self.env, cwd=PROJECT_ROOT, check=True,
+            [sys.executable, "-m", "bot", "setup"],
+            env=self.env,
+            cwd=PROJECT_ROOT,
+            check=True,
             stdout=subprocess.DEVNULL,
         )
 
     def start(self) -> None:
-        log = open(self.log_path, "a")
+        log = open(self.log_path, "a")  # noqa: SIM115  (open for the process's life)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--model", str(self.model),
-             "--rasa-port", str(self.rasa_port), "--action-port", str(self.action_port)]
+            [
+                sys.executable,
+                "-m",
+                "bot",
+                "serve",
+                "--model",
+                str(self.model),
+                "--rasa-port",
+                str(self.rasa_port),
+                "--action-port",
+                str(self.action_port),
+            ]
             + (["--rasa-only"] if self.rasa_only else []),
-            env=self.env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=log, text=True,
+            env=self.env,
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
         )
         ready = threading.Event()
 
-        def watch(stream) -> None:  # type: ignore[no-untyped-def]
+        def watch(stream) -> None:
             for line in stream:
                 log.write(line)
                 log.flush()
@@ -82,8 +99,10 @@ class Stack:
         while not ready.wait(1):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"stack did not start; see {self.log_path}:\n"
-                                   + self.log_path.read_text()[-3000:])
+                raise RuntimeError(
+                    f"stack did not start; see {self.log_path}:\n"
+                    + self.log_path.read_text()[-3000:]
+                )
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -102,7 +121,8 @@ class Stack:
         """Send a message over the REST channel; the bot's replies."""
         reply = requests.post(
             f"{self.url}/webhooks/rest/webhook",
-            json={"sender": sender, "message": message, **extra}, timeout=60,
+            json={"sender": sender, "message": message, **extra},
+            timeout=60,
         )
         reply.raise_for_status()
         return reply.json()

@@ -19,14 +19,14 @@ from bot.evaluation import load_set
 from bot.kb.answering import Outcome, Thresholds, decide, understanding_of
 from bot.kb.embeddings import default_encoder
 from bot.kb.retrieval import KnowledgeIndex, entries_from_articles
-from bot.kb.sources import load_sources
 from bot.kb.scope import mentions_other_service
+from bot.kb.sources import load_sources
 from bot.kb.text import fold
 from bot.settings import get_settings, rasa_token
 
 
 class _Article:
-    def __init__(self, source) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, source) -> None:
         self.article_id = source.article_id
         self.title = source.title
         self.question_texts = list(source.questions)
@@ -35,8 +35,9 @@ class _Article:
 def parse_all(url: str, token: str, texts: List[str]) -> List[Dict[str, Any]]:
     parsed = []
     for text in texts:
-        reply = requests.post(f"{url}/model/parse", params={"token": token},
-                              json={"text": text}, timeout=60)
+        reply = requests.post(
+            f"{url}/model/parse", params={"token": token}, json={"text": text}, timeout=60
+        )
         reply.raise_for_status()
         parsed.append(reply.json())
     return parsed
@@ -83,7 +84,7 @@ def collect(url: str, token: str, set_path: Path, kb_dir: Path) -> Dict[str, Any
         "allowed": index.article_ids,
         "items": [
             {"text": text, "expected": expected, "parse": parse, "signals": index.signals(text)}
-            for (text, expected), parse in zip(rows, parsed)
+            for (text, expected), parse in zip(rows, parsed, strict=False)
         ],
     }
 
@@ -103,10 +104,10 @@ def search(
     ]
     results = []
     weights = [
-        (s, l, round(1 - s - l, 2))
-        for s in (0.3, 0.4, 0.5, 0.6, 0.7)
-        for l in (0.1, 0.2, 0.25, 0.3, 0.4)
-        if s + l < 1
+        (sem, lex, round(1 - sem - lex, 2))
+        for sem in (0.3, 0.4, 0.5, 0.6, 0.7)
+        for lex in (0.1, 0.2, 0.25, 0.3, 0.4)
+        if sem + lex < 1
     ]
     grid = itertools.product(
         weights,
@@ -117,8 +118,13 @@ def search(
     )
     for (semantic, lexical, model), answer, margin, penalty, short in grid:
         thresholds = Thresholds(
-            answer=answer, suggest=round(answer - 0.1, 2), margin=margin, model_weight=model,
-            semantic_weight=semantic, lexical_weight=lexical, out_of_scope_penalty=penalty,
+            answer=answer,
+            suggest=round(answer - 0.1, 2),
+            margin=margin,
+            model_weight=model,
+            semantic_weight=semantic,
+            lexical_weight=lexical,
+            out_of_scope_penalty=penalty,
             short_margin=max(short, margin),
         )
         metrics = score(items, thresholds, data["allowed"])

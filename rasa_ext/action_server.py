@@ -27,8 +27,9 @@ def warm_up() -> None:
     except Exception:  # the database may be down; actions report that to the customer
         logger.exception("knowledge index not built at start-up")
         return
-    logger.info("knowledge index ready: %d articles in %.1f s", len(index),
-                time.perf_counter() - start)
+    logger.info(
+        "knowledge index ready: %d articles in %.1f s", len(index), time.perf_counter() - start
+    )
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Awaitable, Callable, Dict, Optional, Text, Tuple
+from typing import Any, Awaitable, Callable, Dict, Optional, Tuple
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput as StockRestInput
@@ -78,7 +78,7 @@ class WholeMessageCollector(CollectingOutputChannel):
     """Collects each bot message whole: Rasa's collector splits text at blank lines, which cuts a
     Markdown answer (paragraphs, lists) into several chat bubbles."""
 
-    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self._persist_message(self._message(recipient_id, text=text.strip()))
 
 
@@ -86,7 +86,7 @@ class RestInput(StockRestInput):
     """``rest`` channel with input validation and no silent failures."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "rest"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:

@@ -16,7 +16,7 @@ import inspect
 import json
 import logging
 import uuid
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 import rasa.core.channels.channel
 from rasa.core.channels.channel import UserMessage
@@ -28,8 +28,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from rasa_ext.channels import APOLOGY, MAX_SENDER_CHARS, clean_text
 from bot.settings import get_settings
+from rasa_ext.channels import APOLOGY, MAX_SENDER_CHARS, clean_text
 
 logger = logging.getLogger(__name__)
 
@@ -37,19 +37,19 @@ logger = logging.getLogger(__name__)
 class SocketIOOutput(StockSocketIOOutput):
     """Sends whole messages and custom payloads under ``custom``; counts what it sent."""
 
-    def __init__(self, sio: AsyncServer, bot_message_evt: Text) -> None:
+    def __init__(self, sio: AsyncServer, bot_message_evt: str) -> None:
         super().__init__(sio, bot_message_evt)
         self.sent = 0
 
-    async def _send_message(self, socket_id: Text, response: Any) -> None:
+    async def _send_message(self, socket_id: str, response: Any) -> None:
         self.sent += 1
         await super()._send_message(socket_id, response)
 
-    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self._send_message(recipient_id, {"text": text.strip()})
 
     async def send_text_with_buttons(
-        self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
+        self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
     ) -> None:
         await self._send_message(
             recipient_id,
@@ -63,7 +63,7 @@ class SocketIOOutput(StockSocketIOOutput):
         )
 
     async def send_custom_json(
-        self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any
+        self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any
     ) -> None:
         await self._send_message(recipient_id, {"custom": json_message})
 
@@ -72,7 +72,7 @@ class SocketIOInput(StockSocketIOInput):
     """``socketio`` channel; same events and options as Rasa's, plus ``cors_allowed_origins``."""
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "SocketIOInput":
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> SocketIOInput:
         credentials = credentials or {}
         channel = cls(
             credentials.get("user_message_evt", "user_uttered"),
@@ -87,7 +87,7 @@ class SocketIOInput(StockSocketIOInput):
         channel.cors_allowed_origins = credentials.get("cors_allowed_origins", [])
         return channel
 
-    cors_allowed_origins: Any = []
+    cors_allowed_origins: Any = None
 
     def get_output_channel(self) -> Optional[SocketIOOutput]:
         if self.sio is None:
@@ -95,7 +95,8 @@ class SocketIOInput(StockSocketIOInput):
         return SocketIOOutput(self.sio, self.bot_message_evt)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.cors_allowed_origins)
+        # [] leaves CORS to Rasa's --cors option, as stock Rasa does.
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.cors_allowed_origins or [])
         webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         max_chars = get_settings().max_message_chars
@@ -105,22 +106,24 @@ class SocketIOInput(StockSocketIOInput):
             return response.json({"status": "ok"})
 
         @sio.on("connect", namespace=self.namespace)
-        async def connect(sid: Text, environ: Dict, auth: Optional[Dict]) -> bool:
+        async def connect(sid: str, environ: Dict, auth: Optional[Dict]) -> bool:
             if not self.jwt_key:
                 return True
             token = auth.get("token") if isinstance(auth, dict) else None
             payload = (
-                rasa.core.channels.channel.decode_bearer_token(token, self.jwt_key,
-                                                               self.jwt_algorithm)
-                if token else None
+                rasa.core.channels.channel.decode_bearer_token(
+                    token, self.jwt_key, self.jwt_algorithm
+                )
+                if token
+                else None
             )
             return bool(payload)
 
-        async def error(sid: Text, message: str) -> None:
+        async def error(sid: str, message: str) -> None:
             await sio.emit("error", {"error": message}, room=sid, namespace=self.namespace)
 
         @sio.on("session_request", namespace=self.namespace)
-        async def session_request(sid: Text, data: Optional[Dict]) -> None:
+        async def session_request(sid: str, data: Optional[Dict]) -> None:
             data = data if isinstance(data, dict) else {}
             session_id = data.get("session_id")
             if not isinstance(session_id, str) or not clean_text(session_id):
@@ -133,7 +136,7 @@ class SocketIOInput(StockSocketIOInput):
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
-        async def handle_message(sid: Text, data: Any) -> None:
+        async def handle_message(sid: str, data: Any) -> None:
             if not isinstance(data, dict):
                 return await error(sid, "a message must be an object with 'message'")
             if self.session_persistence:
@@ -150,8 +153,9 @@ class SocketIOInput(StockSocketIOInput):
             if not text:
                 return await error(sid, "'message' is empty: type a question")
             if len(text) > max_chars:
-                return await error(sid, f"'message' is {len(text)} characters; the limit is "
-                                        f"{max_chars}")
+                return await error(
+                    sid, f"'message' is {len(text)} characters; the limit is " f"{max_chars}"
+                )
             metadata = data.get(self.metadata_key) or {}
             if isinstance(metadata, str):
                 try:
@@ -163,8 +167,7 @@ class SocketIOInput(StockSocketIOInput):
             output = SocketIOOutput(sio, self.bot_message_evt)
             try:
                 await on_new_message(
-                    UserMessage(text, output, sender, input_channel=self.name(),
-                                metadata=metadata)
+                    UserMessage(text, output, sender, input_channel=self.name(), metadata=metadata)
                 )
             except Exception:
                 logger.exception("conversation %s: message failed", sender)

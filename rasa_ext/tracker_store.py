@@ -16,7 +16,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from sqlalchemy import event
 
-from bot.db import sqlite_pragmas, make_engine
+from bot.db import make_engine, sqlite_pragmas
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)

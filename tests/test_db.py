@@ -15,8 +15,15 @@ from bot.kb import repository
 
 def test_upgrade_creates_every_table(engine) -> None:
     tables = set(inspect(engine).get_table_names())
-    assert {"kb_articles", "kb_article_questions", "kb_article_versions", "orders",
-            "handoff_requests", "kb_article_ratings", "alembic_version"} <= tables
+    assert {
+        "kb_articles",
+        "kb_article_questions",
+        "kb_article_versions",
+        "orders",
+        "handoff_requests",
+        "kb_article_ratings",
+        "alembic_version",
+    } <= tables
     assert db.current_revision(engine) is not None
 
 
@@ -30,8 +37,14 @@ def test_migrations_match_the_models(engine) -> None:
 def test_upgrade_again_keeps_data(database_url, engine) -> None:
     with db.session_scope(engine) as session:
         repository.save_article(
-            session, article_id="kept", language="en", title="Kept", body="Still here.",
-            questions=["is it kept"], status="published", author="test",
+            session,
+            article_id="kept",
+            language="en",
+            title="Kept",
+            body="Still here.",
+            questions=["is it kept"],
+            status="published",
+            author="test",
         )
     db.upgrade(database_url)  # a later version's `make install` on the same database
     with db.session_scope(engine) as session:

@@ -71,6 +71,9 @@ class Decision:
         return self.candidates[0][1] if self.candidates else 0.0
 
 
+TUNED = Thresholds()
+
+
 def understanding_of(message: Mapping[str, Any], *, other_service: bool = False) -> Understanding:
     """The NLU model's view of a message, from Rasa's parse data."""
     intent = message.get("intent") or {}
@@ -80,7 +83,7 @@ def understanding_of(message: Mapping[str, Any], *, other_service: bool = False)
     for item in selector.get("ranking") or []:
         key = item.get("intent_response_key") or ""
         if key.startswith(prefix):
-            confidences[key[len(prefix):]] = float(item.get("confidence") or 0.0)
+            confidences[key[len(prefix) :]] = float(item.get("confidence") or 0.0)
     return Understanding(
         intent=intent.get("name"),
         intent_confidence=float(intent.get("confidence") or 0.0),
@@ -97,7 +100,7 @@ KB_INTENTS = frozenset({"faq"})
 def combine(
     understanding: Understanding,
     signals: Mapping[str, Mapping[str, float]],
-    thresholds: Thresholds = Thresholds(),
+    thresholds: Thresholds = TUNED,
 ) -> Dict[str, float]:
     """Each article's combined score in 0..1.
 
@@ -139,7 +142,7 @@ def combine(
 def decide(
     understanding: Understanding,
     signals: Mapping[str, Mapping[str, float]],
-    thresholds: Thresholds = Thresholds(),
+    thresholds: Thresholds = TUNED,
     *,
     allowed: Optional[Sequence[str]] = None,
     words: Optional[int] = None,

@@ -55,7 +55,9 @@ class SentenceEncoder:
         self.layers = int(config["num_hidden_layers"])
         self.heads = int(config["num_attention_heads"])
         self.eps = float(config["layer_norm_eps"])
-        self.w = {k: v.astype(np.float32) for k, v in load_file(str(path / "model.safetensors")).items()}
+        self.w = {
+            k: v.astype(np.float32) for k, v in load_file(str(path / "model.safetensors")).items()
+        }
         self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
@@ -75,7 +77,7 @@ class SentenceEncoder:
         except (OSError, KeyError, ValueError):
             return
         if vectors.ndim == 2 and vectors.shape[1] == self.dimension:
-            self._cache.update(zip(texts.tolist(), vectors))
+            self._cache.update(zip(texts.tolist(), vectors, strict=False))
             self._saved = len(self._cache)
 
     def save(self) -> None:
@@ -102,7 +104,9 @@ class SentenceEncoder:
             + w["embeddings.position_embeddings.weight"][:length][None, :, :]
             + w["embeddings.token_type_embeddings.weight"][0][None, None, :]
         )
-        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
+        x = _layer_norm(
+            x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps
+        )
         head = self.dimension // self.heads
         bias = (1.0 - mask[:, None, None, :].astype(np.float32)) * -1e9
         for i in range(self.layers):
@@ -148,7 +152,7 @@ class SentenceEncoder:
             mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
             vectors = self._forward(ids, mask)
             with self._lock:
-                for i, vector in zip(chunk, vectors):
+                for i, vector in zip(chunk, vectors, strict=False):
                     self._cache[texts[i]] = vector
         with self._lock:
             for i, text in enumerate(texts):

@@ -52,9 +52,7 @@ def lint_sources(
         else:
             key = (source.language, fold(source.body))
             if key in bodies:
-                problems.append(
-                    Problem("error", where, f"same answer as {bodies[key].article_id}")
-                )
+                problems.append(Problem("error", where, f"same answer as {bodies[key].article_id}"))
             bodies.setdefault(key, source)
         if _HTML.search(source.body):
             problems.append(Problem("error", where, "the answer contains HTML; use Markdown"))
@@ -109,7 +107,7 @@ def _near_duplicates(sources: Sequence[ArticleSource]) -> List[Problem]:
             [folded for folded, _, _ in items]
         )
         similarity = (matrix @ matrix.T).tocoo()
-        for i, j, value in zip(similarity.row, similarity.col, similarity.data):
+        for i, j, value in zip(similarity.row, similarity.col, similarity.data, strict=False):
             if i < j and value >= NEAR_DUPLICATE:
                 (fi, qi, si), (fj, qj, sj) = items[i], items[j]
                 if si.article_id != sj.article_id and fi != fj:
@@ -137,9 +135,7 @@ def _missing_languages(
     ]
 
 
-def lint_dir(
-    kb_dir: Path, *, required_languages: Optional[Sequence[str]] = None
-) -> List[Problem]:
+def lint_dir(kb_dir: Path, *, required_languages: Optional[Sequence[str]] = None) -> List[Problem]:
     """Parse and lint every article under ``kb_dir``."""
     sources, errors = load_sources(kb_dir)
     problems = [Problem("error", str(e.path or kb_dir), str(e).split(": ", 1)[-1]) for e in errors]

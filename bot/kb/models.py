@@ -149,4 +149,3 @@ __all__ = [
     "changed_fields",
     "snapshot_fields",
 ]
-

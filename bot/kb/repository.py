@@ -86,7 +86,9 @@ def published_articles(
 
 def kb_fingerprint(session: Session) -> Tuple[int, Optional[dt.datetime], int]:
     """A cheap value that changes whenever an article is saved: (count, last save, versions)."""
-    count, last = session.execute(select(func.count(Article.pk), func.max(Article.updated_at))).one()
+    count, last = session.execute(
+        select(func.count(Article.pk), func.max(Article.updated_at))
+    ).one()
     versions = session.execute(select(func.coalesce(func.sum(Article.version), 0))).scalar_one()
     return int(count), last, int(versions)
 
@@ -133,11 +135,9 @@ def save_article(
     article = find_article(session, article_id, language)
     now = utcnow()
     if article is None:
-        if expected_version not in (None, 0):
+        if expected_version is not None and expected_version != 0:
             raise VersionConflict(article_id, expected_version, 0)
-        article = Article(
-            article_id=article_id, language=language, version=1, created_at=now
-        )
+        article = Article(article_id=article_id, language=language, version=1, created_at=now)
         session.add(article)
         before = None
     else:

@@ -4,8 +4,9 @@ Every title and question variant of a published article is an entry. A query is 
 entries in two ways, each giving every article its best entry's cosine similarity:
 - lexical: TF-IDF vectors of character n-grams (robust to typos) and words;
 - semantic: sentence embeddings (``bot.kb.embeddings``), which match paraphrases that share no
-  words ("when do I get my money back" / "refund timing"). ``LiveIndex`` rebuilds the index when the database
-changes, so a new article or question variant is findable within seconds, before any retraining.
+  words ("when do I get my money back" / "refund timing").
+``LiveIndex`` rebuilds the index when the database changes, so a new article or question variant
+is findable within seconds, before any retraining.
 """
 
 from __future__ import annotations
@@ -16,14 +17,13 @@ import threading
 import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from bot.kb.embeddings import SentenceEncoder, default_encoder
-
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sqlalchemy.engine import Engine
 
 from bot.db import session_scope
 from bot.kb import repository
+from bot.kb.embeddings import SentenceEncoder, default_encoder
 from bot.kb.text import fold
 
 logger = logging.getLogger(__name__)
@@ -83,7 +83,9 @@ class KnowledgeIndex:
         else:
             self._char_matrix = self._word_matrix = None
         self._dense = (
-            encoder.encode([e.text for e in self.entries]) if encoder is not None and texts else None
+            encoder.encode([e.text for e in self.entries])
+            if encoder is not None and texts
+            else None
         )
 
     def __len__(self) -> int:
@@ -95,7 +97,7 @@ class KnowledgeIndex:
         return {a: float(best[i]) for i, a in enumerate(self.article_ids)}
 
     def signals(self, text: str) -> Dict[str, Dict[str, float]]:
-        """Per-article scores in 0..1 by each method: ``lexical`` and (if available) ``semantic``."""
+        """Per-article scores in 0..1 by method: ``lexical`` and (if available) ``semantic``."""
         folded = fold(text)
         if not folded or self._char_matrix is None:
             return {}
@@ -126,7 +128,7 @@ class KnowledgeIndex:
         return [Candidate(a, round(s, 4)) for a, s in ranked[:k] if s > 0]
 
 
-def entries_from_articles(articles: Sequence) -> List[Entry]:  # type: ignore[type-arg]
+def entries_from_articles(articles: Sequence) -> List[Entry]:
     """The title and every question variant of each article."""
     entries: List[Entry] = []
     for article in articles:
@@ -152,8 +154,8 @@ class LiveIndex:
         use_embeddings: bool = True,
     ) -> None:
         self.engine = engine
-        self.encoder = encoder if encoder is not None else (
-            default_encoder() if use_embeddings else None
+        self.encoder = (
+            encoder if encoder is not None else (default_encoder() if use_embeddings else None)
         )
         self.refresh_seconds = refresh_seconds
         self._clock = clock
@@ -178,9 +180,7 @@ class LiveIndex:
                     self._indexes[language] = (fingerprint, index)
                     if self.encoder is not None:
                         self.encoder.save()
-                    logger.info(
-                        "knowledge index for %s rebuilt: %d articles", language, len(index)
-                    )
+                    logger.info("knowledge index for %s rebuilt: %d articles", language, len(index))
             self._checked[language] = now
             return self._indexes[language][1]
 

@@ -30,7 +30,7 @@ def other_services(path: Path = SCOPE_FILE) -> FrozenSet[str]:
 
 
 @functools.lru_cache(maxsize=4)
-def _pattern(names: FrozenSet[str]) -> Optional["re.Pattern[str]"]:
+def _pattern(names: FrozenSet[str]) -> Optional[re.Pattern[str]]:
     if not names:
         return None
     alternatives = "|".join(sorted((re.escape(n) for n in names), key=len, reverse=True))

@@ -167,7 +167,7 @@ def render_article(article: ArticleSource) -> str:
     return f"---\n{front}---\n{article.body.strip()}\n"
 
 
-def _inline_tags(match: "re.Match[str]") -> str:
+def _inline_tags(match: re.Match[str]) -> str:
     tags = [line[2:] for line in match.group(1).splitlines()]
     return "tags: [" + ", ".join(tags) + "]\n"
 

@@ -11,12 +11,14 @@ from bot.db import Base, make_engine
 FOREIGN_TABLES = {"events"}
 
 
-def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+def include_object(obj, name, type_, reflected, compare_to):
     return not (type_ == "table" and name in FOREIGN_TABLES)
 
 
 def run_migrations() -> None:
     url = context.config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("sqlalchemy.url is not set (use bot.db.alembic_config)")
     engine = make_engine(url)
     with engine.connect() as connection:
         context.configure(

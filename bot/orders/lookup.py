@@ -81,7 +81,7 @@ def describe(order: Order) -> Dict[str, Any]:
 
 
 def load_demo_orders(session: Session, path: Path, *, today: Optional[dt.date] = None) -> int:
-    """Insert or refresh the demo orders of ``path``; returns how many. Raises ConfigurationError."""
+    """Insert or refresh the demo orders of ``path``; how many. Raises ConfigurationError."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         rows: List[Dict[str, Any]] = data["orders"]

@@ -61,17 +61,20 @@ def make_tracker(
         message["response_selector"] = {
             "faq": {
                 "ranking": [
-                    {"intent_response_key": f"faq/{a}", "confidence": c}
-                    for a, c in ranking.items()
+                    {"intent_response_key": f"faq/{a}", "confidence": c} for a, c in ranking.items()
                 ]
             }
         }
-    user_event = {"event": "user", "text": text, "timestamp": time.time(),
-                  "parse_data": message, "input_channel": "rest"}
+    user_event = {
+        "event": "user",
+        "text": text,
+        "timestamp": time.time(),
+        "parse_data": message,
+        "input_channel": "rest",
+    }
     return Tracker(
         sender_id=sender,
-        slots={"kb_misses": 0.0, "order_lookup_attempts": 0.0,
-               **(slots or {})},
+        slots={"kb_misses": 0.0, "order_lookup_attempts": 0.0, **(slots or {})},
         latest_message=message,
         events=(events or []) + [user_event],
         paused=False,
@@ -82,8 +85,11 @@ def make_tracker(
 
 
 def customs(dispatcher: CollectingDispatcher, key: str) -> List[Dict[str, Any]]:
-    return [m["custom"][key] for m in dispatcher.messages
-            if isinstance(m.get("custom"), dict) and key in m["custom"]]
+    return [
+        m["custom"][key]
+        for m in dispatcher.messages
+        if isinstance(m.get("custom"), dict) and key in m["custom"]
+    ]
 
 
 def responses(dispatcher: CollectingDispatcher) -> List[str]:

@@ -10,8 +10,12 @@ from bot.handoff.models import HandoffRequest
 from tests.actions.conftest import customs, make_tracker, responses
 
 EARLIER = [
-    {"event": "user", "text": "how do i return a tv", "timestamp": 1700000000.0,
-     "parse_data": {"intent": {"name": "faq", "confidence": 0.8}, "entities": []}},
+    {
+        "event": "user",
+        "text": "how do i return a tv",
+        "timestamp": 1700000000.0,
+        "parse_data": {"intent": {"name": "faq", "confidence": 0.8}, "entities": []},
+    },
     {"event": "bot", "text": "Here is how...", "timestamp": 1700000001.0},
 ]
 
@@ -34,15 +38,21 @@ async def test_request_is_recorded_with_context(action_db, dispatcher) -> None:
 
 
 async def test_reason_from_the_button(action_db, dispatcher) -> None:
-    tracker = make_tracker("/request_human", intent="request_human",
-                           entities=[{"entity": "handoff_reason", "value": "not_understood_twice"}])
+    tracker = make_tracker(
+        "/request_human",
+        intent="request_human",
+        entities=[{"entity": "handoff_reason", "value": "not_understood_twice"}],
+    )
     await ActionRequestHuman().run(dispatcher, tracker, {})
     assert customs(dispatcher, "handoff")[0]["reason"] == "not_understood_twice"
 
 
 async def test_unknown_reason_is_not_trusted(action_db, dispatcher) -> None:
-    tracker = make_tracker("/request_human", intent="request_human",
-                           entities=[{"entity": "handoff_reason", "value": "<script>"}])
+    tracker = make_tracker(
+        "/request_human",
+        intent="request_human",
+        entities=[{"entity": "handoff_reason", "value": "<script>"}],
+    )
     await ActionRequestHuman().run(dispatcher, tracker, {})
     assert customs(dispatcher, "handoff")[0]["reason"] == "asked_for_person"
 
@@ -57,8 +67,11 @@ async def test_repeat_request_keeps_one_handoff(action_db, dispatcher) -> None:
 
 
 async def test_language_comes_from_the_session_metadata(action_db, dispatcher) -> None:
-    tracker = make_tracker("human please", intent="request_human",
-                           slots={"session_started_metadata": {"language": "pl-PL"}})
+    tracker = make_tracker(
+        "human please",
+        intent="request_human",
+        slots={"session_started_metadata": {"language": "pl-PL"}},
+    )
     await ActionRequestHuman().run(dispatcher, tracker, {})
     with db.session_scope(db.get_engine(action_db)) as session:
         (request,) = session.execute(select(HandoffRequest)).scalars()

@@ -36,9 +36,15 @@ async def test_edit_in_the_database_changes_the_answer(action_db, dispatcher) ->
     with db.session_scope(db.get_engine(action_db)) as session:
         article = repository.get_article(session, "gift-cards", "en")
         repository.save_article(
-            session, article_id="gift-cards", language="en", title=article.title,
-            body="Gift cards are now valid for 24 months.", questions=article.question_texts,
-            tags=article.tags, status="published", author="editor",
+            session,
+            article_id="gift-cards",
+            language="en",
+            title=article.title,
+            body="Gift cards are now valid for 24 months.",
+            questions=article.question_texts,
+            tags=article.tags,
+            status="published",
+            author="editor",
         )
     tracker = make_tracker("Do gift cards expire?", ranking={"gift-cards": 0.97})
     await ActionAnswerFromKb().run(dispatcher, tracker, {})
@@ -47,8 +53,12 @@ async def test_edit_in_the_database_changes_the_answer(action_db, dispatcher) ->
 
 
 async def test_uncovered_question_is_admitted(action_db, dispatcher) -> None:
-    tracker = make_tracker("what is the capital of australia", intent="out_of_scope",
-                           confidence=0.95, ranking={"company-details": 0.2})
+    tracker = make_tracker(
+        "what is the capital of australia",
+        intent="out_of_scope",
+        confidence=0.95,
+        ranking={"company-details": 0.2},
+    )
     events = await ActionAnswerFromKb().run(dispatcher, tracker, {})
     assert customs(dispatcher, "kb_answer") == []
     assert customs(dispatcher, "kb_miss") == [{"count": 1}]
@@ -56,17 +66,21 @@ async def test_uncovered_question_is_admitted(action_db, dispatcher) -> None:
 
 
 async def test_second_miss_offers_a_person(action_db, dispatcher) -> None:
-    tracker = make_tracker("blah blah", intent="nlu_fallback", confidence=0.2,
-                           slots={"kb_misses": 1.0})
+    tracker = make_tracker(
+        "blah blah", intent="nlu_fallback", confidence=0.2, slots={"kb_misses": 1.0}
+    )
     await ActionAnswerFromKb().run(dispatcher, tracker, {})
     assert responses(dispatcher) == ["utter_kb_not_found_again"]
     assert customs(dispatcher, "kb_miss") == [{"count": 2}]
 
 
 async def test_grey_zone_offers_candidates_as_buttons(action_db, dispatcher) -> None:
-    tracker = make_tracker("refund", intent="faq", confidence=0.6,
-                           ranking={"refund-timing": 0.4, "refund-method": 0.38,
-                                    "refund-not-received": 0.2})
+    tracker = make_tracker(
+        "refund",
+        intent="faq",
+        confidence=0.6,
+        ranking={"refund-timing": 0.4, "refund-method": 0.38, "refund-not-received": 0.2},
+    )
     await ActionAnswerFromKb().run(dispatcher, tracker, {})
     (suggestions,) = customs(dispatcher, "kb_suggestions")
     ids = [s["article_id"] for s in suggestions]
@@ -88,16 +102,22 @@ async def test_hostile_text_is_handled(action_db, dispatcher) -> None:
 
 
 async def test_chosen_article_is_answered(action_db, dispatcher) -> None:
-    tracker = make_tracker('/choose_article{"article_id":"refund-method"}', intent="choose_article",
-                           entities=[{"entity": "article_id", "value": "refund-method"}])
+    tracker = make_tracker(
+        '/choose_article{"article_id":"refund-method"}',
+        intent="choose_article",
+        entities=[{"entity": "article_id", "value": "refund-method"}],
+    )
     await ActionAnswerArticle().run(dispatcher, tracker, {})
     (answer,) = customs(dispatcher, "kb_answer")
     assert answer["article_id"] == "refund-method" and answer["chosen"] is True
 
 
 async def test_unknown_chosen_article_is_a_miss(action_db, dispatcher) -> None:
-    tracker = make_tracker("/choose_article", intent="choose_article",
-                           entities=[{"entity": "article_id", "value": "../../etc/passwd"}])
+    tracker = make_tracker(
+        "/choose_article",
+        intent="choose_article",
+        entities=[{"entity": "article_id", "value": "../../etc/passwd"}],
+    )
     await ActionAnswerArticle().run(dispatcher, tracker, {})
     assert customs(dispatcher, "kb_answer") == [] and customs(dispatcher, "kb_miss")
 
@@ -116,7 +136,10 @@ async def test_rating_is_recorded(action_db, dispatcher) -> None:
     with db.session_scope(db.get_engine(action_db)) as session:
         (rating,) = session.execute(select(ArticleRating)).scalars()
         assert (rating.article_id, rating.helpful, rating.conversation_id) == (
-            "gift-cards", False, "test-conversation")
+            "gift-cards",
+            False,
+            "test-conversation",
+        )
 
 
 async def test_plain_yes_with_nothing_pending(action_db, dispatcher) -> None:

@@ -64,8 +64,11 @@ async def test_wrong_number_and_wrong_email_get_the_same_answer(action_db, dispa
 
 
 async def test_last_attempt_says_the_limit(action_db, dispatcher) -> None:
-    slots = {"order_number": "AM-999999", "order_email": "x@example.com",
-             "order_lookup_attempts": 2.0}
+    slots = {
+        "order_number": "AM-999999",
+        "order_email": "x@example.com",
+        "order_lookup_attempts": 2.0,
+    }
     await ActionCheckOrderStatus().run(dispatcher, make_tracker(slots=slots), {})
     assert responses(dispatcher) == ["utter_order_lookup_limit"]
 

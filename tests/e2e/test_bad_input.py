@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 
@@ -11,8 +13,12 @@ pytestmark = pytest.mark.e2e
 
 
 def post_raw(stack, body: bytes, content_type: str = "application/json") -> requests.Response:
-    return requests.post(f"{stack.url}/webhooks/rest/webhook", data=body,
-                         headers={"Content-Type": content_type}, timeout=60)
+    return requests.post(
+        f"{stack.url}/webhooks/rest/webhook",
+        data=body,
+        headers={"Content-Type": content_type},
+        timeout=60,
+    )
 
 
 @pytest.mark.parametrize(
@@ -37,7 +43,8 @@ def test_malformed_requests_get_a_clear_4xx(stack, body, status, fragment) -> No
 
 
 def test_oversized_message_is_refused_clearly(stack, sender) -> None:
-    reply = post_raw(stack, ('{"sender": "%s", "message": "%s"}' % (sender, "a" * 20000)).encode())
+    body = json.dumps({"sender": sender, "message": "a" * 20000}).encode()
+    reply = post_raw(stack, body)
     assert reply.status_code == 413
     assert "limit" in reply.json()["error"]
     assert "virtual assistant" in texts(stack.say(sender, "hi"))  # the conversation goes on
@@ -57,8 +64,11 @@ def test_oversized_message_is_refused_clearly(stack, sender) -> None:
     ],
 )
 def test_hostile_text_gets_an_answer(stack, sender, message) -> None:
-    reply = requests.post(f"{stack.url}/webhooks/rest/webhook",
-                          json={"sender": sender, "message": message}, timeout=60)
+    reply = requests.post(
+        f"{stack.url}/webhooks/rest/webhook",
+        json={"sender": sender, "message": message},
+        timeout=60,
+    )
     assert reply.status_code == 200
     messages = reply.json()
     assert messages, "never silence"
@@ -69,7 +79,9 @@ def test_conversations_are_separate(stack, sender) -> None:
     stack.say(sender, "where is my order?")
     stack.say(sender, "AM-100482")
     stack.say(sender, "ieva.kazlauskiene@example.com")
-    stranger = stack.say(sender + "-stranger", "what is the status of my order, email ieva.kazlauskiene@example.com")
+    stranger = stack.say(
+        sender + "-stranger", "what is the status of my order, email ieva.kazlauskiene@example.com"
+    )
     assert "Samsung" not in texts(stranger)
     assert custom(stranger, "order_status") is None
 

@@ -152,9 +152,15 @@ def test_answer_edited_in_the_database_changes_within_seconds(stack, sender) -> 
         article = repository.get_article(session, "public-holidays-hours", "en")
         original = article.body
         repository.save_article(
-            session, article_id=article.article_id, language="en", title=article.title,
-            body="EDITED: we are closed on public holidays.", questions=article.question_texts,
-            tags=article.tags, status="published", author="e2e",
+            session,
+            article_id=article.article_id,
+            language="en",
+            title=article.title,
+            body="EDITED: we are closed on public holidays.",
+            questions=article.question_texts,
+            tags=article.tags,
+            status="published",
+            author="e2e",
         )
     try:
         reply = stack.say(sender, "Are you open on public holidays?")
@@ -163,21 +169,33 @@ def test_answer_edited_in_the_database_changes_within_seconds(stack, sender) -> 
         with db.session_scope(engine) as session:
             article = repository.get_article(session, "public-holidays-hours", "en")
             repository.save_article(
-                session, article_id=article.article_id, language="en", title=article.title,
-                body=original, questions=article.question_texts, tags=article.tags,
-                status="published", author="e2e",
+                session,
+                article_id=article.article_id,
+                language="en",
+                title=article.title,
+                body=original,
+                questions=article.question_texts,
+                tags=article.tags,
+                status="published",
+                author="e2e",
             )
 
 
 def test_new_article_is_findable_before_retraining(stack, sender) -> None:
     with db.session_scope(db.make_engine(stack.database_url)) as session:
         repository.save_article(
-            session, article_id="e2e-drone-flying", language="en",
+            session,
+            article_id="e2e-drone-flying",
+            language="en",
             title="Can I fly a drone bought from you in Lithuania?",
             body="Drones over 250 g must be registered with the Transport Competence Agency.",
-            questions=["do i need to register my drone", "drone registration rules lithuania",
-                       "drone licence needed?"],
-            status="published", author="e2e",
+            questions=[
+                "do i need to register my drone",
+                "drone registration rules lithuania",
+                "drone licence needed?",
+            ],
+            status="published",
+            author="e2e",
         )
     time.sleep(1.0)  # the action server's index refreshes every 0.5 s in this stack
     reply = stack.say(sender, "do I need to register my drone in Lithuania")

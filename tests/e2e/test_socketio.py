@@ -26,7 +26,7 @@ class Customer:
         self.client.on("error", self.errors.put_nowait)
         self.client.on("session_confirm", lambda _: self.confirmed.set())
 
-    async def __aenter__(self) -> "Customer":
+    async def __aenter__(self) -> Customer:
         # Long-polling: engineio's websocket client needs a newer aiohttp than Rasa allows.
         await self.client.connect(self.url, socketio_path="/socket.io", transports=["polling"])
         await self.client.emit("session_request", {"session_id": self.session_id})
@@ -90,8 +90,9 @@ async def test_reconnect_continues_the_same_conversation(stack) -> None:
 @pytest.mark.parametrize("message", ["", "   ", 42, "x" * 5000])
 async def test_bad_message_gets_an_error_event(stack, message) -> None:
     async with Customer(stack.url, uuid.uuid4().hex) as customer:
-        await customer.client.emit("user_uttered",
-                                   {"message": message, "session_id": customer.session_id})
+        await customer.client.emit(
+            "user_uttered", {"message": message, "session_id": customer.session_id}
+        )
         error = await asyncio.wait_for(customer.errors.get(), 10)
     assert error["error"]
 

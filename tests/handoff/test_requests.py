@@ -13,8 +13,13 @@ from bot.handoff.requests import request_handoff
 
 def ask(session, conversation_id="c1", reason="asked_for_person"):
     return request_handoff(
-        session, conversation_id=conversation_id, reason=reason, language="en",
-        channel="rest", last_question="where is my refund", context={"version": 1},
+        session,
+        conversation_id=conversation_id,
+        reason=reason,
+        language="en",
+        channel="rest",
+        last_question="where is my refund",
+        context={"version": 1},
     )
 
 

@@ -65,9 +65,16 @@ def test_knowledge_base_and_versions(pg_engine) -> None:
     with db.session_scope(pg_engine) as session:
         article = repository.get_article(session, "gift-cards", "en")
         repository.save_article(
-            session, article_id="gift-cards", language="en", title=article.title,
-            body="Changed on PostgreSQL.", questions=article.question_texts, tags=article.tags,
-            status="published", author="pg", expected_version=article.version,
+            session,
+            article_id="gift-cards",
+            language="en",
+            title=article.title,
+            body="Changed on PostgreSQL.",
+            questions=article.question_texts,
+            tags=article.tags,
+            status="published",
+            author="pg",
+            expected_version=article.version,
         )
     with db.session_scope(pg_engine) as session:
         versions = repository.article_versions(session, "gift-cards", "en")
@@ -89,8 +96,15 @@ def test_concurrent_handoff_requests_create_one(pg_engine) -> None:
     def worker() -> None:
         barrier.wait()
         with db.session_scope(pg_engine) as session:
-            request_handoff(session, conversation_id="pg-race", reason="asked_for_person",
-                            language="en", channel="rest", last_question=None, context={})
+            request_handoff(
+                session,
+                conversation_id="pg-race",
+                reason="asked_for_person",
+                language="en",
+                channel="rest",
+                last_question=None,
+                context={},
+            )
 
     threads = [threading.Thread(target=worker) for _ in range(5)]
     for thread in threads:
@@ -99,8 +113,7 @@ def test_concurrent_handoff_requests_create_one(pg_engine) -> None:
         thread.join()
     with db.session_scope(pg_engine) as session:
         count = session.execute(
-            select(func.count(HandoffRequest.pk)).where(
-                HandoffRequest.conversation_id == "pg-race")
+            select(func.count(HandoffRequest.pk)).where(HandoffRequest.conversation_id == "pg-race")
         ).scalar_one()
     assert count == 1
 

@@ -6,11 +6,18 @@ import pytest
 
 from bot.kb.answering import Outcome, Thresholds, Understanding, combine, decide
 
-T = Thresholds(answer=0.55, suggest=0.35, margin=0.08, model_weight=0.5, semantic_weight=0.5,
-               lexical_weight=0.0, out_of_scope_penalty=0.1)
+T = Thresholds(
+    answer=0.55,
+    suggest=0.35,
+    margin=0.08,
+    model_weight=0.5,
+    semantic_weight=0.5,
+    lexical_weight=0.0,
+    out_of_scope_penalty=0.1,
+)
 
 
-def R(**scores: float):  # noqa: N802  retrieval signals as the index gives them
+def R(**scores: float):
     return {"semantic": {k.replace("_", "-"): v for k, v in scores.items()}}
 
 

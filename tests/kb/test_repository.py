@@ -10,9 +10,14 @@ from bot.kb import repository
 
 def save(session, **changes):
     fields = dict(
-        article_id="gift-cards", language="en", title="Gift cards", body="Valid 12 months.",
-        questions=["do gift cards expire", "gift card validity"], tags=["ordering"],
-        status="published", author="ana",
+        article_id="gift-cards",
+        language="en",
+        title="Gift cards",
+        body="Valid 12 months.",
+        questions=["do gift cards expire", "gift card validity"],
+        tags=["ordering"],
+        status="published",
+        author="ana",
     )
     fields.update(changes)
     return repository.save_article(session, **fields)
@@ -87,7 +92,11 @@ def test_fingerprint_changes_on_every_save(session) -> None:
 
 def test_rating_is_stored(session) -> None:
     rating = repository.record_rating(
-        session, conversation_id="c1", article_id="gift-cards", language="en", version=1,
+        session,
+        conversation_id="c1",
+        article_id="gift-cards",
+        language="en",
+        version=1,
         helpful=False,
     )
     assert rating.pk is not None and rating.helpful is False

@@ -80,8 +80,14 @@ def test_live_index_sees_a_new_article_without_retraining(engine) -> None:
     assert live.search("do you sell drones", "en") == []
     with session_scope(engine) as session:
         repository.save_article(
-            session, article_id="drones", language="en", title="Do you sell drones?",
-            body="Yes, DJI drones.", questions=["drone shop"], status="published", author="t",
+            session,
+            article_id="drones",
+            language="en",
+            title="Do you sell drones?",
+            body="Yes, DJI drones.",
+            questions=["drone shop"],
+            status="published",
+            author="t",
         )
     assert live.search("do you sell drones", "en") == []  # cached until the refresh interval
     now[0] = 2.5
