@@ -45,9 +45,6 @@ class Settings(BaseSettings):
     max_message_chars: int = 2000
     rasa_url: str = "http://localhost:5005"
     rasa_token: Optional[SecretStr] = None
-    store_name: str = "Amberline"
-    support_email: str = "support@amberline.example"
-    support_hours: str = "Mon–Fri 8:00–20:00 and Sat 9:00–15:00 (Vilnius time)"
 
     class Config:
         env_prefix = "BOT_"
