@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import functools
 import logging
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Dict, List, TypeVar
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -70,3 +73,25 @@ def latest_text(tracker: Tracker) -> str:
     """The customer's latest message, trimmed to the length we process."""
     text = tracker.latest_message.get("text") or ""
     return text[: settings().max_message_chars]
+
+
+class ConversationAction(Action, abc.ABC):
+    """An action that keeps the conversation's language in its ``language`` slot.
+
+    Subclasses implement ``act``. Abstract, so the SDK does not register it as an action.
+    """
+
+    @abc.abstractmethod
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        """What the action does; its events."""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        events = await self.act(dispatcher, tracker, domain)
+        language = language_of(tracker)
+        if tracker.get_slot("language") != language:
+            events = [*events, SlotSet("language", language)]
+        return events

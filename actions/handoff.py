@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, List
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.common import in_session, language_of
+from actions.common import ConversationAction, in_session, language_of
 from bot.handoff.context import build_context
 from bot.handoff.models import REASONS
 from bot.handoff.requests import request_handoff
@@ -27,13 +27,13 @@ def handoff_reason(tracker: Tracker) -> str:
     return reason if reason in REASONS else DEFAULT_REASON
 
 
-class ActionRequestHuman(Action):
+class ActionRequestHuman(ConversationAction):
     """Records the handoff request (once per conversation) and tells the customer how to go on."""
 
     def name(self) -> str:
         return "action_request_human"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         reason = handoff_reason(tracker)

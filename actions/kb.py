@@ -7,12 +7,20 @@ import json
 import logging
 from typing import Any, Dict, List, Optional
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.common import in_session, language_of, latest_text, live_index, off_loop, settings
+from actions.common import (
+    ConversationAction,
+    in_session,
+    language_of,
+    latest_text,
+    live_index,
+    off_loop,
+    settings,
+)
 from bot.errors import ArticleNotFound
 from bot.handoff.detect import asks_for_person
 from bot.kb import repository
@@ -86,13 +94,13 @@ def utter_miss(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Event
     return [SlotSet("kb_misses", float(misses)), SlotSet("last_answer", None)]
 
 
-class ActionAnswerFromKb(Action):
+class ActionAnswerFromKb(ConversationAction):
     """Answers the customer's latest message from the knowledge base, or admits not knowing."""
 
     def name(self) -> str:
         return "action_answer_from_kb"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         text = latest_text(tracker).strip()
@@ -163,13 +171,13 @@ class ActionAnswerFromKb(Action):
         return utter_miss(dispatcher, tracker)
 
 
-class ActionAnswerArticle(Action):
+class ActionAnswerArticle(ConversationAction):
     """Answers with the article the customer picked from the suggestions."""
 
     def name(self) -> str:
         return "action_answer_article"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         article_id: Optional[str] = next(tracker.get_latest_entity_values("article_id"), None)
@@ -186,25 +194,25 @@ class ActionAnswerArticle(Action):
             return []
 
 
-class ActionRejectSuggestions(Action):
+class ActionRejectSuggestions(ConversationAction):
     """The customer said none of the suggested articles fits: a miss."""
 
     def name(self) -> str:
         return "action_reject_suggestions"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         return utter_miss(dispatcher, tracker)
 
 
-class ActionRecordFeedback(Action):
+class ActionRecordFeedback(ConversationAction):
     """Records "Did this help?" for the last answer; a plain yes/no with nothing pending is fine."""
 
     def name(self) -> str:
         return "action_record_feedback"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         pending = tracker.get_slot("last_answer")

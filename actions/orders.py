@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, List, Optional
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.common import in_session, settings
+from actions.common import ConversationAction, in_session, settings
 from bot.orders.lookup import describe, find_order, normalize_email, normalize_order_number
 
 logger = logging.getLogger(__name__)
@@ -69,13 +69,13 @@ class ValidateOrderStatusForm(FormValidationAction):
         return {"order_email": email}
 
 
-class ActionCheckOrderStatus(Action):
+class ActionCheckOrderStatus(ConversationAction):
     """Looks the order up and answers with its status, or the same "not found" for any mismatch."""
 
     def name(self) -> str:
         return "action_check_order_status"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         reset = [SlotSet("order_number", None), SlotSet("order_email", None)]

@@ -149,5 +149,5 @@ async def test_plain_yes_with_nothing_pending(action_db, dispatcher) -> None:
 
 async def test_missed_request_for_a_person_is_honoured(action_db, dispatcher) -> None:
     events = await ActionAnswerFromKb().run(dispatcher, make_tracker("agent please"), {})
-    assert events == [FollowupAction("action_request_human")]
+    assert FollowupAction("action_request_human") in events
     assert dispatcher.messages == []

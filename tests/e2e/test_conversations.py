@@ -210,6 +210,7 @@ def test_language_from_metadata_is_kept(stack, sender) -> None:
             select(HandoffRequest).where(HandoffRequest.conversation_id == sender)
         ).scalar_one()
     assert request.language == "lt" and request.context["language"] == "lt"
+    assert stack.tracker(sender)["slots"]["language"] == "lt"  # kept in the conversation
 
 
 @pytest.mark.parametrize("wording", ["agent please", "I prefer talking to people not machines"])
