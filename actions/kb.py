@@ -24,7 +24,7 @@ from actions.common import (
 from bot.errors import ArticleNotFound
 from bot.handoff.detect import asks_for_person
 from bot.kb import repository
-from bot.kb.answering import Decision, Outcome, Thresholds, decide, understanding_of
+from bot.kb.answering import TUNED, Decision, Outcome, Thresholds, decide, understanding_of
 from bot.kb.retrieval import KnowledgeIndex
 from bot.kb.scope import mentions_other_service
 from bot.kb.text import fold, unwrap
@@ -36,7 +36,7 @@ MISSES_BEFORE_OFFERING_A_PERSON = 2
 
 def thresholds() -> Thresholds:
     """The tuned thresholds, with the operator's overrides (BOT_ANSWER_THRESHOLD, ...)."""
-    current, tuned = settings(), Thresholds()
+    current, tuned = settings(), TUNED
     answer = current.answer_threshold if current.answer_threshold is not None else tuned.answer
     suggest = current.suggest_threshold if current.suggest_threshold is not None else tuned.suggest
     return dataclasses.replace(tuned, answer=answer, suggest=min(suggest, answer))

@@ -42,13 +42,19 @@ def sqlite_pragmas(dbapi_connection, connection_record) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """A new engine for ``url``; SQLite files get their folder, WAL and foreign keys."""
-    kwargs: dict = {"future": True, "pool_pre_ping": True}
+def ensure_sqlite_folder(url: str) -> None:
+    """Create the folder of an SQLite file URL (SQLite creates the file, not its folder)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def make_engine(url: str) -> Engine:
+    """A new engine for ``url``; SQLite files get their folder, WAL and foreign keys."""
+    kwargs: dict = {"future": True, "pool_pre_ping": True}
+    ensure_sqlite_folder(url)
+    if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
@@ -101,8 +107,7 @@ def upgrade(url: str, revision: str = "head") -> None:
 
     import bot.models  # noqa: F401  (registers every table on Base.metadata)
 
-    if url.startswith("sqlite"):
-        make_engine(url).dispose()  # creates the folder of a new SQLite file
+    ensure_sqlite_folder(url)
     command.upgrade(alembic_config(url), revision)
     logger.info("database schema at %s", revision)
 

@@ -22,7 +22,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import requests
 import yaml
 
-from bot.settings import PROJECT_ROOT, get_settings
+from bot.settings import get_settings
 
 
 def load_set(path: Path) -> Dict[str, List[Dict[str, Any]]]:
@@ -183,15 +183,14 @@ def report_markdown(report: Dict[str, Any], set_name: str) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    from bot.serve import latest_model
+    from bot.serve import model_for_tests
     from bot.stack import Stack
 
     set_path = Path(args.set)
     question_set = load_set(set_path)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    model_env = __import__("os").environ.get("BOT_TEST_MODEL")
-    model = Path(model_env) if model_env else latest_model(PROJECT_ROOT / "models")
+    model = model_for_tests()
     stack = None
     url = args.url or get_settings().rasa_url
     if getattr(args, "start", False):

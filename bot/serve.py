@@ -74,6 +74,12 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float) -> None:
     raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
 
 
+def model_for_tests() -> Optional[Path]:
+    """The model tests and benchmarks run: BOT_TEST_MODEL (as `make` sets it), else the newest."""
+    named = os.environ.get("BOT_TEST_MODEL")
+    return Path(named).resolve() if named else latest_model(PROJECT_ROOT / "models")
+
+
 def latest_model(models_dir: Path) -> Optional[Path]:
     models = sorted(models_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
     return models[-1] if models else None

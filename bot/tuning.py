@@ -25,13 +25,6 @@ from bot.kb.text import fold
 from bot.settings import get_settings, rasa_token
 
 
-class _Article:
-    def __init__(self, source) -> None:
-        self.article_id = source.article_id
-        self.title = source.title
-        self.question_texts = list(source.questions)
-
-
 def parse_all(url: str, token: str, texts: List[str]) -> List[Dict[str, Any]]:
     parsed = []
     for text in texts:
@@ -74,9 +67,7 @@ def collect(url: str, token: str, set_path: Path, kb_dir: Path) -> Dict[str, Any
     """Parses and retrieval scores for every question of the set."""
     question_set = load_set(set_path)
     sources = [s for s in load_sources(kb_dir)[0] if s.language == "en" and s.status == "published"]
-    index = KnowledgeIndex(
-        entries_from_articles([_Article(s) for s in sources]), encoder=default_encoder()
-    )
+    index = KnowledgeIndex(entries_from_articles(sources), encoder=default_encoder())
     rows = [(q["text"], q["expected"]) for q in question_set["covered"]]
     rows += [(q["text"], None) for q in question_set["uncovered"]]
     parsed = parse_all(url, token, [text for text, _ in rows])

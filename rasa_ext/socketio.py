@@ -16,7 +16,7 @@ import inspect
 import json
 import logging
 import uuid
-from typing import Any, Awaitable, Callable, Dict, List, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Optional, cast
 
 import rasa.core.channels.channel
 from rasa.core.channels.channel import UserMessage
@@ -73,18 +73,9 @@ class SocketIOInput(StockSocketIOInput):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> SocketIOInput:
-        credentials = credentials or {}
-        channel = cls(
-            credentials.get("user_message_evt", "user_uttered"),
-            credentials.get("bot_message_evt", "bot_uttered"),
-            credentials.get("namespace"),
-            credentials.get("session_persistence", False),
-            credentials.get("socketio_path", "/socket.io"),
-            credentials.get("jwt_key"),
-            credentials.get("jwt_method", "HS256"),
-            credentials.get("metadata_key", "metadata"),
-        )
-        channel.cors_allowed_origins = credentials.get("cors_allowed_origins", [])
+        # Rasa's own options, built as an instance of this class.
+        channel = cast(SocketIOInput, super().from_credentials(credentials))
+        channel.cors_allowed_origins = (credentials or {}).get("cors_allowed_origins", [])
         return channel
 
     cors_allowed_origins: Any = None

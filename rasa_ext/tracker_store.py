@@ -16,7 +16,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from sqlalchemy import event
 
-from bot.db import make_engine, sqlite_pragmas
+from bot.db import ensure_sqlite_folder, sqlite_pragmas
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -35,8 +35,7 @@ class UrlSQLTrackerStore(SQLTrackerStore):
     ) -> None:
         url = url or (host if host and "://" in host else None)
         url = url or get_settings().effective_tracker_url
-        if url.startswith("sqlite"):
-            make_engine(url).dispose()  # creates the folder of a new SQLite file
+        ensure_sqlite_folder(url)
         super().__init__(domain=domain, host=url, event_broker=event_broker, **kwargs)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", sqlite_pragmas)

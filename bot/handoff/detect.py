@@ -12,14 +12,14 @@ import re
 
 from bot.kb.text import fold
 
-# Who the customer wants (folded: lower-case, no accents).
+# Who the customer wants (folded: lower-case, no accents; Polish ł is mapped to l below).
 _PERSON = (
-    r"(human|humans|person|people|agent|agents|operator|representative|rep|someone|somebody|"
-    r"staff|employee|colleague|manager|supervisor|consultant|advisor|adviser|live chat|"
-    r"customer service|support team|"
-    r"zmog\w*|konsultant\w*|operator\w*|darbuotoj\w*|"  # Lithuanian
-    r"cilvek\w*|konsultant\w*|operator\w*|darbiniek\w*|"  # Latvian
-    r"czlowiek\w*|ludz\w*|konsultant\w*|pracownik\w*)"  # Polish (ł folds to l? see below)
+    r"(human|humans|person|people|agent|agents|operator\w*|representative|rep|someone|somebody|"
+    r"staff|employee|colleague|manager|supervisor|consultant|konsultant\w*|advisor|adviser|"
+    r"live chat|customer service|support team|"
+    r"zmog\w*|darbuotoj\w*|"  # Lithuanian
+    r"cilvek\w*|darbiniek\w*|"  # Latvian
+    r"czlowiek\w*|ludz\w*|pracownik\w*)"  # Polish
 )
 # Asking for them.
 _ASK = (

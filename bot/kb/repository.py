@@ -86,10 +86,13 @@ def published_articles(
 
 def kb_fingerprint(session: Session) -> Tuple[int, Optional[dt.datetime], int]:
     """A cheap value that changes whenever an article is saved: (count, last save, versions)."""
-    count, last = session.execute(
-        select(func.count(Article.pk), func.max(Article.updated_at))
+    count, last, versions = session.execute(
+        select(
+            func.count(Article.pk),
+            func.max(Article.updated_at),
+            func.coalesce(func.sum(Article.version), 0),
+        )
     ).one()
-    versions = session.execute(select(func.coalesce(func.sum(Article.version), 0))).scalar_one()
     return int(count), last, int(versions)
 
 
@@ -171,6 +174,32 @@ def save_article(
     )
     session.flush()
     return article
+
+
+def revise_article(
+    session: Session, article_id: str, language: str, *, author: str, **changes: object
+) -> Article:
+    """Save the article with some fields changed (``body=...``), the rest as they are.
+
+    Raises ArticleNotFound, and what ``save_article`` raises.
+    """
+    article = get_article(session, article_id, language)
+    fields = {
+        "title": article.title,
+        "body": article.body,
+        "questions": article.question_texts,
+        "tags": article.tags,
+        "audience": article.audience,
+        "status": article.status,
+    }
+    fields.update(changes)
+    return save_article(
+        session,
+        article_id=article_id,
+        language=language,
+        author=author,
+        **fields,
+    )
 
 
 def article_versions(session: Session, article_id: str, language: str) -> List[ArticleVersion]:

@@ -186,13 +186,3 @@ class LiveIndex:
 
     def search(self, text: str, language: str, k: int = 5) -> List[Candidate]:
         return self.index(language).search(text, k)
-
-    def scores(self, text: str, language: str) -> Dict[str, float]:
-        return self.index(language).scores(text)
-
-    def signals(self, text: str, language: str) -> Dict[str, Dict[str, float]]:
-        return self.index(language).signals(text)
-
-
-def best(candidates: Sequence[Candidate]) -> Optional[Candidate]:
-    return candidates[0] if candidates else None

@@ -42,6 +42,11 @@ class ArticleSource:
     status: str = "published"
     path: Optional[Path] = None
 
+    @property
+    def question_texts(self) -> List[str]:
+        """As ``Article.question_texts``, so retrieval indexes files and rows alike."""
+        return list(self.questions)
+
     def fields(self) -> dict:
         """The fields that ``repository.save_article`` takes."""
         return {

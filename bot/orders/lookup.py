@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import yaml
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.errors import ConfigurationError
@@ -114,7 +113,3 @@ def load_demo_orders(session: Session, path: Path, *, today: Optional[dt.date] =
         session.add(order)
     session.flush()
     return len(rows)
-
-
-def count_orders(session: Session) -> int:
-    return len(session.execute(select(Order.number)).all())

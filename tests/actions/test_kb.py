@@ -34,17 +34,12 @@ async def test_confident_question_is_answered_from_the_database(action_db, dispa
 
 async def test_edit_in_the_database_changes_the_answer(action_db, dispatcher) -> None:
     with db.session_scope(db.get_engine(action_db)) as session:
-        article = repository.get_article(session, "gift-cards", "en")
-        repository.save_article(
+        repository.revise_article(
             session,
-            article_id="gift-cards",
-            language="en",
-            title=article.title,
-            body="Gift cards are now valid for 24 months.",
-            questions=article.question_texts,
-            tags=article.tags,
-            status="published",
+            "gift-cards",
+            "en",
             author="editor",
+            body="Gift cards are now valid for 24 months.",
         )
     tracker = make_tracker("Do gift cards expire?", ranking={"gift-cards": 0.97})
     await ActionAnswerFromKb().run(dispatcher, tracker, {})

@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 
-from bot.serve import latest_model
-from bot.settings import PROJECT_ROOT
+from bot.serve import model_for_tests
 from bot.stack import Stack
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory) -> Iterator[Stack]:
-    model_name = os.environ.get("BOT_TEST_MODEL")
-    model = Path(model_name) if model_name else latest_model(PROJECT_ROOT / "models")
-    if model is None or not model.exists():
+def model() -> Path:
+    """The trained model under test."""
+    found = model_for_tests()
+    if found is None or not found.exists():
         pytest.fail("no trained model: run `make train` (make test does)")
-    stack = Stack(tmp_path_factory.mktemp("stack"), model.resolve())
+    return found
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, model: Path) -> Iterator[Stack]:
+    stack = Stack(tmp_path_factory.mktemp("stack"), model)
     stack.setup_database()
     stack.start()
     yield stack

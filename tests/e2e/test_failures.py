@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
-from bot.serve import latest_model
-from bot.settings import PROJECT_ROOT
 from bot.stack import Stack
 from tests.e2e.conftest import custom, texts
 
@@ -16,11 +11,9 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def stack_without_actions(tmp_path_factory):
+def stack_without_actions(tmp_path_factory, model):
     """The Rasa server with its action server down (nothing listens on the action port)."""
-    model_name = os.environ.get("BOT_TEST_MODEL")
-    model = Path(model_name) if model_name else latest_model(PROJECT_ROOT / "models")
-    stack = Stack(tmp_path_factory.mktemp("no-actions"), model.resolve(), rasa_only=True)
+    stack = Stack(tmp_path_factory.mktemp("no-actions"), model, rasa_only=True)
     stack.setup_database()
     stack.start()
     yield stack

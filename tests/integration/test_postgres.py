@@ -63,18 +63,14 @@ def test_knowledge_base_and_versions(pg_engine) -> None:
         report = import_sources(session, load_sources(PROJECT_ROOT / "data" / "kb")[0])
         assert len(report.created) >= 60
     with db.session_scope(pg_engine) as session:
-        article = repository.get_article(session, "gift-cards", "en")
-        repository.save_article(
+        version = repository.get_article(session, "gift-cards", "en").version
+        repository.revise_article(
             session,
-            article_id="gift-cards",
-            language="en",
-            title=article.title,
-            body="Changed on PostgreSQL.",
-            questions=article.question_texts,
-            tags=article.tags,
-            status="published",
+            "gift-cards",
+            "en",
             author="pg",
-            expected_version=article.version,
+            body="Changed on PostgreSQL.",
+            expected_version=version,
         )
     with db.session_scope(pg_engine) as session:
         versions = repository.article_versions(session, "gift-cards", "en")

@@ -100,3 +100,11 @@ def test_rating_is_stored(session) -> None:
         helpful=False,
     )
     assert rating.pk is not None and rating.helpful is False
+
+
+def test_revise_changes_only_the_given_fields(session) -> None:
+    save(session)
+    article = repository.revise_article(session, "gift-cards", "en", author="ben", body="New.")
+    assert article.version == 2 and article.body == "New." and article.title == "Gift cards"
+    assert article.question_texts == ["do gift cards expire", "gift card validity"]
+    assert repository.article_versions(session, "gift-cards", "en")[-1].changes == ["body"]
