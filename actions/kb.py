@@ -123,6 +123,7 @@ class ActionAnswerFromKb(ConversationAction):
                 thresholds(),
                 allowed=index.article_ids,
                 words=len(fold(text).split()),
+                topic=index.sharing(text),
             )
             return await self._respond(dispatcher, tracker, decision, language)
         except (SQLAlchemyError, ArticleNotFound):

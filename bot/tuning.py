@@ -102,9 +102,9 @@ def search(
     ]
     grid = itertools.product(
         weights,
-        [0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65],  # answer
+        [0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7],  # answer
         [0.0, 0.02, 0.04, 0.06, 0.08, 0.1],  # margin
-        [0.0, 0.1, 0.2, 0.3],  # out-of-scope penalty
+        [0.0, 0.2, 0.4, 0.6, 1.0],  # out-of-scope penalty
         [0.0, 0.05, 0.1, 0.15],  # margin for one- and two-word messages
     )
     for (semantic, lexical, model), answer, margin, penalty, short in grid:

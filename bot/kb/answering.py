@@ -29,18 +29,22 @@ class Outcome(str, enum.Enum):
 class Thresholds:
     """The tuned constants; ``python -m bot tune`` chooses them on eval/dev.yml."""
 
-    answer: float = 0.45  # combined score to answer
-    suggest: float = 0.35  # combined score to offer as a candidate
-    margin: float = 0.02  # lead over the runner-up needed to answer outright
-    model_weight: float = 0.2  # weights of the evidence in the combined score
-    semantic_weight: float = 0.4
-    lexical_weight: float = 0.4
-    out_of_scope_penalty: float = 0.3  # subtracted when the model says "out of scope"
+    answer: float = 0.6  # combined score to answer
+    suggest: float = 0.5  # combined score to offer as a candidate
+    margin: float = 0.0  # lead over the runner-up needed to answer outright
+    model_weight: float = 0.5  # weights of the evidence in the combined score
+    semantic_weight: float = 0.3
+    lexical_weight: float = 0.2
+    out_of_scope_penalty: float = 0.2  # subtracted when the model says "out of scope"
     # Subtracted when the message names another company's shop or service (bot.kb.scope).
     other_service_penalty: float = 0.3
     # A message of one or two words ("delivery") is vague: answer only with a clear lead.
     short_words: int = 2
-    short_margin: float = 0.1
+    short_margin: float = 0.15
+    # A message of this many words that this many articles share is a topic ("refund"): offer
+    # the candidates rather than answer one.
+    vague_words: int = 1
+    vague_articles: int = 3
     max_suggestions: int = 3
 
 
@@ -146,12 +150,16 @@ def decide(
     *,
     allowed: Optional[Sequence[str]] = None,
     words: Optional[int] = None,
+    topic: Optional[Mapping[str, float]] = None,
 ) -> Decision:
     """Answer, suggest or admit not knowing, from the combined evidence.
 
     ``allowed`` limits the result to articles that exist now (published, this language): the model
     may still know an article that was unpublished since training. ``words`` is the length of the
     customer's message: a very short one needs a clearer lead to be answered outright.
+    ``topic`` maps the articles that use every word of it to how central the words are to each
+    (``KnowledgeIndex.sharing``): a one-word topic that several articles share ("refund") is
+    answered with the articles it is most central to, as candidates.
     """
     scores = combine(understanding, signals, thresholds)
     if allowed is not None:
@@ -167,6 +175,14 @@ def decide(
     margin = thresholds.margin
     if words is not None and words <= thresholds.short_words:
         margin = max(margin, thresholds.short_margin)
+    if words is not None and words <= thresholds.vague_words:
+        shares = dict(topic or {})
+        on_topic = sorted(
+            (item for item in ranked if item[0] in shares),
+            key=lambda item: (-(shares[item[0]] + item[1]), item[0]),
+        )
+        if len(shares) >= thresholds.vague_articles and len(on_topic) >= 2:
+            return Decision(Outcome.SUGGEST, tuple(on_topic[: thresholds.max_suggestions]))
     if top_score >= thresholds.answer and top_score - runner_up >= margin:
         return Decision(Outcome.ANSWER, tuple(ranked[:1]))
     suggestions = [item for item in ranked if item[1] >= thresholds.suggest]

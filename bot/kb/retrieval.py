@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import threading
 import time
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -29,6 +30,7 @@ from bot.kb.text import fold
 logger = logging.getLogger(__name__)
 
 CHAR_WEIGHT = 0.6  # share of the character n-gram similarity in an entry's score
+WORD = re.compile(r"\w+")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +66,10 @@ class KnowledgeIndex:
             [self._article_index[e.article_id] for e in self.entries], dtype=np.int64
         )
         texts = [fold(e.text) for e in self.entries]
+        # Each entry's words, by article: which articles a one-word topic belongs to.
+        self._entry_words: Dict[str, List[Set[str]]] = {}
+        for entry, folded in zip(self.entries, texts, strict=True):
+            self._entry_words.setdefault(entry.article_id, []).append(set(WORD.findall(folded)))
         self._char = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=1
         )
@@ -111,6 +117,31 @@ class KnowledgeIndex:
             query = self.encoder.encode([text[:2000]])[0]
             result["semantic"] = self._per_article(self._dense @ query)
         return result
+
+    def sharing(self, text: str) -> Dict[str, float]:
+        """The articles that use every word of ``text`` (a plural's "s" aside), each with the share
+        of its title and question variants that do: how central the words are to it.
+
+        A one-word message that several articles share ("refund", "warranty") is a topic, not a
+        question: the caller offers the articles it is most central to.
+        """
+        words = WORD.findall(fold(text))
+        if not words:
+            return {}
+
+        def has(vocabulary: Set[str], word: str) -> bool:
+            return (
+                word in vocabulary
+                or f"{word}s" in vocabulary
+                or (word.endswith("s") and word[:-1] in vocabulary)
+            )
+
+        shares = {}
+        for article, entries in self._entry_words.items():
+            hits = sum(all(has(vocabulary, w) for w in words) for vocabulary in entries)
+            if hits:
+                shares[article] = round(hits / len(entries), 4)
+        return shares
 
     def scores(self, text: str) -> Dict[str, float]:
         """Every article's retrieval score for ``text``: the mean of the methods (0..1)."""

@@ -73,8 +73,8 @@ async def test_grey_zone_offers_candidates_as_buttons(action_db, dispatcher) -> 
     tracker = make_tracker(
         "refund",
         intent="faq",
-        confidence=0.6,
-        ranking={"refund-timing": 0.4, "refund-method": 0.38, "refund-not-received": 0.2},
+        confidence=0.9,
+        ranking={"refund-timing": 0.48, "refund-not-received": 0.46, "refund-method": 0.06},
     )
     await ActionAnswerFromKb().run(dispatcher, tracker, {})
     (suggestions,) = customs(dispatcher, "kb_suggestions")

@@ -86,3 +86,20 @@ def test_weights_of_missing_signals_are_renormalised() -> None:
     weights = Thresholds(model_weight=0.0, semantic_weight=0.5, lexical_weight=0.5)
     assert combine(Understanding(), both, weights)["a"] == pytest.approx(0.6)
     assert combine(Understanding(), {"semantic": {"a": 0.8}}, weights)["a"] == pytest.approx(0.8)
+
+
+def test_a_one_word_topic_many_articles_share_gets_candidates() -> None:
+    # The model is sure of one article, but "refund" alone is a topic of several.
+    evidence = (faq(refund_timing=0.9, refund_method=0.05), R(refund_timing=0.8, refund_method=0.3))
+    topic = {
+        "refund-method": 0.6,
+        "refund-not-received": 0.5,
+        "refund-timing": 0.7,
+        "gift-cards": 0.05,
+    }
+    assert decide(*evidence, T, words=1, topic={"refund-timing": 0.7}).outcome is Outcome.ANSWER
+    vague = decide(*evidence, T, words=1, topic=topic)
+    assert vague.outcome is Outcome.SUGGEST
+    assert [a for a, _ in vague.candidates] == ["refund-timing", "refund-method"]
+    # Two words are a question, not a topic.
+    assert decide(*evidence, T, words=2, topic=topic).outcome is Outcome.ANSWER

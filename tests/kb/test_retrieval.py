@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.kb import repository
-from bot.kb.retrieval import Entry, KnowledgeIndex, LiveIndex
+from bot.kb.retrieval import Entry, KnowledgeIndex, LiveIndex, entries_from_articles
 from bot.kb.sources import import_sources, load_sources
 from bot.kb.text import fold
 
@@ -107,3 +107,21 @@ def test_unwrap_joins_wrapped_lines_and_keeps_structure() -> None:
         "1. Start the return in your account.\n2. Drop it at a locker.\n\n"
         "- cards: 3-5 days\n- BLIK: 1-3 days"
     )
+
+
+def test_sharing_lists_articles_using_every_word(index: KnowledgeIndex) -> None:
+    assert index.sharing("refund") == {"refund-timing": 1.0}
+    assert index.sharing("refunds") == {"refund-timing": 1.0}  # a plural is the same word
+    assert index.sharing("delivery poland") == {"delivery-poland": 0.5}
+    assert index.sharing("my") == {"refund-timing": 0.5, "reset-password": 1.0}
+    assert index.sharing("nothing like this") == {}
+    assert index.sharing("") == {}
+
+
+def test_shipped_topics_are_spread_and_specific_words_are_not(kb_dir) -> None:
+    from bot.kb.sources import load_sources
+
+    sources = [s for s in load_sources(kb_dir)[0] if s.language == "en"]
+    shipped = KnowledgeIndex(entries_from_articles(sources))
+    assert len(shipped.sharing("refund")) >= 3 and len(shipped.sharing("warranty")) >= 3
+    assert len(shipped.sharing("2fa")) <= 1

@@ -1,0 +1,204 @@
+"""Our NLU components, trained and run in-process with Rasa's own tokenizer and featurizer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, Tuple
+
+import numpy as np
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
+    CountVectorsFeaturizer,
+)
+from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from rasa_ext.nlu import LinearClassifier, SentenceEmbeddingFeaturizer, softmax
+
+EXAMPLES = {
+    "faq/returns": [
+        "how do I return an item",
+        "can I send my order back",
+        "return policy",
+        "I want to give back the blender",
+    ],
+    "faq/delivery": [
+        "how long does delivery take",
+        "when will my parcel arrive",
+        "shipping time to riga",
+        "how fast do you deliver",
+    ],
+    "greet": ["hello", "hi there", "good morning", "hey"],
+}
+
+
+def context(name: str) -> ExecutionContext:
+    return ExecutionContext(GraphSchema({}), node_name=name)
+
+
+class Pipeline:
+    """Tokenizer, two featurizers and a classifier, as config.yml chains them."""
+
+    def __init__(self, storage: LocalModelStorage) -> None:
+        self.storage = storage
+        self.tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+        self.counts = CountVectorsFeaturizer.create(
+            CountVectorsFeaturizer.get_default_config(),
+            storage,
+            Resource("counts"),
+            context("counts"),
+        )
+        self.embeddings = SentenceEmbeddingFeaturizer.create(
+            SentenceEmbeddingFeaturizer.get_default_config(),
+            storage,
+            Resource("embeddings"),
+            context("embeddings"),
+        )
+
+    def featurize_training(self, data: TrainingData) -> TrainingData:
+        self.tokenizer.process_training_data(data)
+        self.counts.train(data)
+        self.counts.process_training_data(data)
+        self.embeddings.process_training_data(data)
+        return data
+
+    def featurize(self, text: str) -> Message:
+        message = Message(data={"text": text})
+        self.tokenizer.process([message])
+        self.counts.process([message])
+        self.embeddings.process([message])
+        return message
+
+
+def training_data() -> TrainingData:
+    messages = []
+    for label, texts in EXAMPLES.items():
+        intent, _, response = label.partition("/")
+        for text in texts:
+            data: Dict[str, Any] = {"text": text, "intent": intent}
+            if response:
+                data["intent_response_key"] = label
+            messages.append(Message(data=data))
+    responses = {
+        "utter_faq/returns": [{"text": "Returns are free within 30 days."}],
+        "utter_faq/delivery": [{"text": "Delivery takes 1 to 3 working days."}],
+    }
+    return TrainingData(training_examples=messages, responses=responses)
+
+
+@pytest.fixture
+def trained(tmp_path: Path) -> Tuple[Pipeline, LinearClassifier, LinearClassifier]:
+    storage = LocalModelStorage(tmp_path)
+    pipeline = Pipeline(storage)
+    data = pipeline.featurize_training(training_data())
+    intents = LinearClassifier.create(
+        LinearClassifier.get_default_config(), storage, Resource("intents"), context("intents")
+    )
+    intents.train(data)
+    selector_config = {**LinearClassifier.get_default_config(), "retrieval_intent": "faq"}
+    selector = LinearClassifier.create(
+        selector_config, storage, Resource("selector"), context("selector")
+    )
+    selector.train(data)
+    return pipeline, intents, selector
+
+
+def test_the_featurizer_adds_a_unit_sentence_vector(tmp_path: Path) -> None:
+    pipeline = Pipeline(LocalModelStorage(tmp_path))
+    message = pipeline.featurize("where is my parcel")
+    sequence, sentence = message.get_dense_features("text")
+    assert sequence is None
+    assert sentence is not None
+    vector = sentence.features.reshape(-1)
+    assert vector.shape == (384,)
+    assert np.linalg.norm(vector) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_intents_are_ranked_with_confidences_that_sum_to_one(trained: Any) -> None:
+    pipeline, intents, _ = trained
+    message = pipeline.featurize("hello there")
+    intents.process([message])
+    assert message.get("intent")["name"] == "greet"
+    ranking = message.get("intent_ranking")
+    assert ranking[0]["name"] == "greet"
+    assert {r["name"] for r in ranking} == {"greet", "faq"}
+    assert sum(r["confidence"] for r in ranking) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_the_selector_writes_rasas_response_selector_output(trained: Any) -> None:
+    pipeline, _, selector = trained
+    message = pipeline.featurize("how many days does shipping take")
+    selector.process([message])
+    output = message.get("response_selector")
+    assert output["all_retrieval_intents"] == ["faq"]
+    response = output["faq"]["response"]
+    assert response["intent_response_key"] == "faq/delivery"
+    assert response["utter_action"] == "utter_faq/delivery"
+    assert response["responses"] == [{"text": "Delivery takes 1 to 3 working days."}]
+    keys = [r["intent_response_key"] for r in output["faq"]["ranking"]]
+    assert keys == ["faq/delivery", "faq/returns"]
+    assert output["faq"]["ranking"][0]["confidence"] == response["confidence"]
+
+
+def test_a_loaded_model_predicts_what_the_trained_one_did(tmp_path: Path, trained: Any) -> None:
+    pipeline, intents, selector = trained
+    loaded = LinearClassifier.load(
+        {**LinearClassifier.get_default_config(), "retrieval_intent": "faq"},
+        pipeline.storage,
+        Resource("selector"),
+        context("selector"),
+    )
+    texts = ["can I bring the mixer back", "delivery to vilnius", "hi"]
+    before = selector.rank([pipeline.featurize(t) for t in texts])
+    after = loaded.rank([pipeline.featurize(t) for t in texts])
+    np.testing.assert_allclose(before, after, rtol=1e-5)
+    assert loaded.labels == ["faq/delivery", "faq/returns"]
+
+
+def test_an_untrained_classifier_predicts_nothing_and_does_not_fail(tmp_path: Path) -> None:
+    storage = LocalModelStorage(tmp_path)
+    classifier = LinearClassifier.load(
+        LinearClassifier.get_default_config(), storage, Resource("missing"), context("missing")
+    )
+    message = Pipeline(storage).featurize("hello")
+    classifier.process([message])
+    assert message.get("intent") == {"name": None, "confidence": 0.0}
+    assert message.get("intent_ranking") == []
+
+
+def test_a_message_without_features_gets_no_intent(trained: Any) -> None:
+    _, intents, _ = trained
+    message = Message(data={"text": ""})
+    intents.process([message])
+    assert message.get("intent")["name"] is None
+
+
+def test_two_labels_are_ranked_both_ways(tmp_path: Path) -> None:
+    storage = LocalModelStorage(tmp_path)
+    pipeline = Pipeline(storage)
+    data = TrainingData(
+        training_examples=[
+            Message(data={"text": t, "intent": label})
+            for label in ("greet", "goodbye")
+            for t in (EXAMPLES["greet"] if label == "greet" else ["bye", "goodbye", "see you"])
+        ]
+    )
+    pipeline.featurize_training(data)
+    classifier = LinearClassifier.create(
+        LinearClassifier.get_default_config(), storage, Resource("two"), context("two")
+    )
+    classifier.train(data)
+    for text, expected in (("hello", "greet"), ("bye bye", "goodbye")):
+        message = pipeline.featurize(text)
+        classifier.process([message])
+        assert message.get("intent")["name"] == expected
+
+
+def test_softmax_is_stable_for_large_margins() -> None:
+    result = softmax(np.array([[1000.0, 0.0, -1000.0]]), temperature=0.2)
+    assert np.isfinite(result).all()
+    assert result[0, 0] == pytest.approx(1.0)
