@@ -1,21 +1,32 @@
-"""The customer asks for a person: record the request with the conversation's full context."""
+"""The customer asks for a person: open a handoff with the conversation's full context.
+
+When the team that should take it is on duty (business hours in handoff.yml, and an agent online
+with the language), the conversation joins the queue: the bot pauses (Rasa's ConversationPaused, so
+it stays silent while the queue or an agent owns the conversation) and the customer learns their
+place and the expected wait. Otherwise the handoff is kept as a ticket with a reference, and the
+customer is told honestly how and when the staff can be reached.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List
+import math
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from actions.common import ConversationAction, in_session, language_of
+from bot.handoff.config import get_config
 from bot.handoff.context import build_context
 from bot.handoff.models import REASONS
-from bot.handoff.requests import request_handoff
+from bot.handoff.queue import agents_on_duty, customer_state, request_handoff
 from bot.kb.models import ArticleRating
+from bot.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 DEFAULT_REASON = "asked_for_person"
@@ -25,6 +36,63 @@ def handoff_reason(tracker: Tracker) -> str:
     """The reason a button carried (e.g. after two misses), else "asked for a person"."""
     reason = next(tracker.get_latest_entity_values("handoff_reason"), None)
     return reason if reason in REASONS else DEFAULT_REASON
+
+
+def wait_words(seconds: Optional[float]) -> str:
+    """The expected wait as a customer reads it."""
+    if seconds is None:
+        return "unknown"
+    if seconds < 60:
+        return "less than a minute"
+    minutes = math.ceil(seconds / 60)
+    return "about 1 minute" if minutes == 1 else f"about {minutes} minutes"
+
+
+def open_handoff_for(
+    session: Session, tracker: Tracker, reason: str, language: str
+) -> Dict[str, Any]:
+    """Open (or find) the conversation's handoff; what the customer should be told about it."""
+    ratings = [
+        {"article_id": r.article_id, "version": r.version, "helpful": r.helpful}
+        for r in session.execute(
+            select(ArticleRating).where(ArticleRating.conversation_id == tracker.sender_id)
+        ).scalars()
+    ]
+    context = build_context(
+        tracker.events,
+        conversation_id=tracker.sender_id,
+        reason=reason,
+        slots=tracker.current_slot_values(),
+        language=language,
+        ratings=ratings,
+    )
+    config = get_config()
+    team = config.route(reason=reason, language=language)
+    now = utcnow()
+    on_duty = team.is_open(now) and bool(
+        agents_on_duty(session, team=team.name, language=language, now=now)
+    )
+    handoff, created = request_handoff(
+        session,
+        conversation_id=tracker.sender_id,
+        reason=reason,
+        language=language,
+        channel=context["channel"],
+        last_question=context["last_question"],
+        context=context,
+        team=team.name,
+        priority=config.queue.priority_for(reason),
+        queue=on_duty,
+    )
+    session.flush()
+    state = customer_state(
+        session,
+        handoff,
+        default_handle_seconds=config.queue.average_handle_minutes * 60,
+        max_wait_seconds=config.queue.max_wait_minutes * 60,
+    )
+    state["created"] = created
+    return state
 
 
 class ActionRequestHuman(ConversationAction):
@@ -39,53 +107,40 @@ class ActionRequestHuman(ConversationAction):
         reason = handoff_reason(tracker)
         language = language_of(tracker)
 
-        def record(session):
-            ratings = [
-                {"article_id": r.article_id, "version": r.version, "helpful": r.helpful}
-                for r in session.execute(
-                    select(ArticleRating).where(ArticleRating.conversation_id == tracker.sender_id)
-                ).scalars()
-            ]
-            context = build_context(
-                tracker.events,
-                conversation_id=tracker.sender_id,
-                reason=reason,
-                slots=tracker.current_slot_values(),
-                language=language,
-                ratings=ratings,
-            )
-            request, created = request_handoff(
-                session,
-                conversation_id=tracker.sender_id,
-                reason=reason,
-                language=language,
-                channel=context["channel"],
-                last_question=context["last_question"],
-                context=context,
-            )
-            session.flush()
-            return request.reference, created, request.reason
-
         try:
-            reference, created, recorded_reason = await in_session(record)
+            state = await in_session(lambda s: open_handoff_for(s, tracker, reason, language))
         except SQLAlchemyError:
-            logger.exception("conversation %s: handoff request not stored", tracker.sender_id)
+            logger.exception("conversation %s: handoff not stored", tracker.sender_id)
             dispatcher.utter_message(response="utter_handoff_offline", handoff_reference="—")
             dispatcher.utter_message(
                 json_message={"handoff": {"status": "offline", "reason": reason, "reference": None}}
             )
             return []
         logger.info(
-            "conversation %s: handoff %s (%s, %s)",
+            "conversation %s: handoff %s %s (%s, %s)",
             tracker.sender_id,
-            reference,
-            recorded_reason,
-            "new" if created else "repeat",
+            state["reference"],
+            state["status"],
+            state["reason"],
+            "new" if state["created"] else "repeat",
         )
-        dispatcher.utter_message(response="utter_handoff_offline", handoff_reference=reference)
-        dispatcher.utter_message(
-            json_message={
-                "handoff": {"status": "offline", "reason": recorded_reason, "reference": reference}
-            }
-        )
-        return [SlotSet("handoff_reference", reference)]
+        payload = {k: v for k, v in state.items() if k != "created"}
+        if state["status"] == "queued":
+            dispatcher.utter_message(
+                response="utter_handoff_queued",
+                handoff_position=state["position"],
+                handoff_wait=wait_words(state["estimated_wait_seconds"]),
+            )
+        elif state["status"] == "assigned":
+            dispatcher.utter_message(response="utter_handoff_assigned", agent_name=state["agent"])
+        else:
+            payload["status"] = "offline"
+            dispatcher.utter_message(
+                response="utter_handoff_offline", handoff_reference=state["reference"]
+            )
+        dispatcher.utter_message(json_message={"handoff": payload})
+        events: List[EventType] = [SlotSet("handoff_reference", state["reference"])]
+        if state["status"] in ("queued", "assigned"):
+            # The queue or an agent owns the conversation now: the bot stays silent.
+            events.append(ConversationPaused())
+        return events

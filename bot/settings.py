@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     )
     kb_dir: Path = PROJECT_ROOT / "data" / "kb"
     orders_file: Path = PROJECT_ROOT / "data" / "orders.yml"
+    demo_users_file: Path = PROJECT_ROOT / "data" / "demo-users.yml"
+    # The demo staff's password; unset: one generated once into var/demo-password.
+    demo_password: Optional[SecretStr] = None
     default_language: str = "en"
     languages: List[str] = list(SUPPORTED_LANGUAGES)
     # How often the action server checks the database for changed articles (seconds).
@@ -45,6 +48,14 @@ class Settings(BaseSettings):
     max_message_chars: int = 2000
     rasa_url: str = "http://localhost:5005"
     rasa_token: Optional[SecretStr] = None
+    # The web app (agent console, API; later the widget and editor).
+    web_port: int = 8000
+    # Signs the web app's session cookies; unset: one generated once into var/web-secret.
+    web_secret: Optional[SecretStr] = None
+    # Send session cookies over HTTPS only (set true behind TLS).
+    cookie_secure: bool = False
+    # Hours a console session lasts without activity.
+    session_hours: float = 12.0
 
     class Config:
         env_prefix = "BOT_"
@@ -87,13 +98,28 @@ def get_settings() -> Settings:
     return Settings()
 
 
-def rasa_token(settings: Settings) -> str:
-    """The Rasa HTTP API token: BOT_RASA_TOKEN, or one generated once into ``var/``."""
-    if settings.rasa_token is not None:
-        return settings.rasa_token.get_secret_value()
-    path = VAR_DIR / "rasa-token"
+def _secret(value: Optional[SecretStr], name: str, length: int) -> str:
+    """``value`` if set, else a random secret generated once into ``var/<name>`` (mode 600)."""
+    if value is not None:
+        return value.get_secret_value()
+    path = VAR_DIR / name
     if not path.exists():
         VAR_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(24))
+        path.write_text(secrets.token_urlsafe(length))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def rasa_token(settings: Settings) -> str:
+    """The Rasa HTTP API token: BOT_RASA_TOKEN, or one generated once into ``var/``."""
+    return _secret(settings.rasa_token, "rasa-token", 24)
+
+
+def web_secret(settings: Settings) -> str:
+    """The cookie-signing secret: BOT_WEB_SECRET, or one generated once into ``var/``."""
+    return _secret(settings.web_secret, "web-secret", 32)
+
+
+def demo_password(settings: Settings) -> str:
+    """The demo staff's shared password: BOT_DEMO_PASSWORD, or one generated into ``var/``."""
+    return _secret(settings.demo_password, "demo-password", 12)

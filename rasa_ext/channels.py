@@ -4,10 +4,16 @@ Stock Rasa's REST channel answers a JSON list or a missing field with a 500, acc
 when processing fails (an action server that is down, say) returns an empty list: the customer
 meets silence. This subclass keeps the
 same address (``/webhooks/rest/webhook``) and the same reply format.
+
+While a person (the queue or an agent) owns the conversation, Rasa is paused and produces no reply:
+the customer's message is recorded for the agent and acknowledged with the ``handoff`` custom
+payload (``delivered: true``), never with an apology. Rasa's control commands (``/restart``,
+``/back``, ``/session_start``) would undo the pause behind the agent's back: they are refused then.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any, Awaitable, Callable, Dict, Optional, Tuple
@@ -18,6 +24,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.db import get_engine, session_scope
+from bot.handoff.config import get_config
+from bot.handoff.queue import open_customer_state
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -28,6 +37,32 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 APOLOGY = (
     "Sorry, something went wrong on my side. Please try again in a moment, or ask for a person."
 )
+
+
+# Rasa's own intents that change the conversation's state (they would unpause it).
+CONTROL_COMMANDS = re.compile(r"^\s*/(restart|back|session_start)\b", re.IGNORECASE)
+
+
+async def person_owns(conversation_id: str) -> Optional[Dict[str, Any]]:
+    """The customer's view of the conversation's open handoff, or None when the bot owns it.
+
+    A database failure counts as "the bot owns it": the customer then gets the bot (or the
+    apology), never silence.
+    """
+
+    def read() -> Optional[Dict[str, Any]]:
+        with session_scope(get_engine(get_settings().database_url)) as session:
+            return open_customer_state(session, conversation_id, get_config())
+
+    try:
+        return await asyncio.to_thread(read)
+    except Exception:
+        logger.exception("conversation %s: handoff state not readable", conversation_id)
+        return None
+
+
+def is_control_command(text: str) -> bool:
+    return bool(CONTROL_COMMANDS.match(text))
 
 
 class InputError(ValueError):
@@ -103,6 +138,17 @@ class RestInput(StockRestInput):
                 sender, text, metadata = parse_body(request, max_chars)
             except InputError as error:
                 return response.json({"error": str(error)}, status=error.status)
+            if is_control_command(text):
+                state = await person_owns(sender)
+                if state is not None:
+                    return response.json(
+                        [
+                            {
+                                "recipient_id": sender,
+                                "custom": {"handoff": {**state, "refused": text}},
+                            }
+                        ]
+                    )
             collector = WholeMessageCollector()
             try:
                 await on_new_message(
@@ -116,6 +162,16 @@ class RestInput(StockRestInput):
                     {"recipient_id": sender, "text": APOLOGY, "custom": {"error": "internal"}}
                 )
             if not collector.messages:
+                state = await person_owns(sender)
+                if state is not None:  # paused: the message waits for the person
+                    return response.json(
+                        [
+                            {
+                                "recipient_id": sender,
+                                "custom": {"handoff": {**state, "delivered": True}},
+                            }
+                        ]
+                    )
                 # Rasa swallows a failed action ("Bot will continue, but the actions events are
                 # lost"): the customer would get nothing. Every message of ours gets a reply.
                 logger.warning("conversation %s: no reply produced", sender)

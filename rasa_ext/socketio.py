@@ -29,7 +29,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from bot.settings import get_settings
-from rasa_ext.channels import APOLOGY, MAX_SENDER_CHARS, clean_text
+from rasa_ext.channels import APOLOGY, MAX_SENDER_CHARS, clean_text, is_control_command, person_owns
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +156,11 @@ class SocketIOInput(StockSocketIOInput):
             if not isinstance(metadata, dict):
                 metadata = {}
             output = SocketIOOutput(sio, self.bot_message_evt)
+            if is_control_command(text):
+                state = await person_owns(sender)
+                if state is not None:
+                    await output.send_custom_json(sender, {"handoff": {**state, "refused": text}})
+                    return None
             try:
                 await on_new_message(
                     UserMessage(text, output, sender, input_channel=self.name(), metadata=metadata)
@@ -166,6 +171,10 @@ class SocketIOInput(StockSocketIOInput):
                 await output.send_text_message(sender, APOLOGY)
                 return None
             if output.sent == 0:
+                state = await person_owns(sender)
+                if state is not None:  # paused: the message waits for the person
+                    await output.send_custom_json(sender, {"handoff": {**state, "delivered": True}})
+                    return None
                 logger.warning("conversation %s: no reply produced", sender)
                 await output.send_text_message(sender, APOLOGY)
             return None

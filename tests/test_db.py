@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from bot import db
 from bot.db import Base
@@ -20,7 +20,9 @@ def test_upgrade_creates_every_table(engine) -> None:
         "kb_article_questions",
         "kb_article_versions",
         "orders",
-        "handoff_requests",
+        "handoffs",
+        "handoff_events",
+        "users",
         "kb_article_ratings",
         "alembic_version",
     } <= tables
@@ -58,3 +60,24 @@ def test_sqlite_file_gets_its_folder_and_wal(tmp_path: Path) -> None:
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     engine.dispose()
+
+
+def test_foundation_handoff_requests_become_tickets(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    db.upgrade(url, "0001")
+    engine = db.make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO handoff_requests (conversation_id, status, reason, language, context,"
+                " created_at) VALUES ('old', 'requested', 'asked_for_person', 'en', '{}',"
+                " '2026-11-01 10:00:00')"
+            )
+        )
+    db.upgrade(url)
+    with engine.connect() as connection:
+        row = connection.execute(
+            text("SELECT conversation_id, status, updated_at FROM handoffs")
+        ).one()
+    engine.dispose()
+    assert row[0] == "old" and row[1] == "ticket" and row[2] is not None

@@ -40,6 +40,64 @@ def _text(text: Optional[str]) -> str:
     return text[:MAX_TEXT]
 
 
+def transcript_of(events: Iterable[Mapping[str, Any]]) -> List[Dict[str, Any]]:
+    """Who said what and when: the customer, the bot, an agent (by name), or the system."""
+    lines: List[Dict[str, Any]] = []
+    for event in events:
+        kind = event.get("event")
+        if kind == "user":
+            intent = (event.get("parse_data") or {}).get("intent") or {}
+            lines.append(
+                {
+                    "time": _time(event),
+                    "author": "customer",
+                    "text": _text(event.get("text")),
+                    "intent": intent.get("name"),
+                }
+            )
+        elif kind == "bot" and event.get("text"):
+            meta = event.get("metadata") or {}
+            author = meta.get("author") if meta.get("author") in ("agent", "system") else "bot"
+            line = {"time": _time(event), "author": author, "text": str(event["text"])[:MAX_TEXT]}
+            if author == "agent":
+                line["name"] = str(meta.get("display_name") or "")[:100]
+            lines.append(line)
+    return lines
+
+
+REASON_WORDS = {
+    "asked_for_person": "the customer asked for a person",
+    "not_understood_twice": "the bot did not understand twice in a row",
+    "negative_feedback": "the customer said answers did not help",
+    "frustration": "the customer sounded frustrated",
+    "sensitive_topic": "a sensitive topic",
+    "order_lookup_failed": "the order could not be verified",
+}
+
+
+def summary_of(context: Mapping[str, Any]) -> str:
+    """Three short lines an agent reads in five seconds: wants, bot tried, why handed off."""
+    wants = context.get("last_question") or "(no question typed)"
+    tried = []
+    for article in context.get("articles") or []:
+        verdict = {True: "helped", False: "did not help", None: "not rated"}[article.get("helpful")]
+        tried.append(f"{article.get('article_id')} ({verdict})")
+    customer = context.get("customer") or {}
+    who = "not verified"
+    if customer.get("verified"):
+        name = customer.get("name") or customer.get("email")
+        who = f"verified: {name}, order {customer.get('order_number')}"
+    reason = str(context.get("reason") or "")
+    return "\n".join(
+        [
+            f"Wants: {wants}",
+            f"Bot tried: {', '.join(tried) if tried else 'no article shown'}",
+            f"Handed off: {REASON_WORDS.get(reason, reason)}; customer {who};"
+            f" language {context.get('language')}",
+        ]
+    )
+
+
 def build_context(
     events: Iterable[Mapping[str, Any]],
     *,
@@ -50,7 +108,8 @@ def build_context(
     ratings: Iterable[Mapping[str, Any]] = (),
 ) -> Dict[str, Any]:
     """The handoff package as JSON-ready data (versioned by ``CONTEXT_VERSION``)."""
-    transcript: List[Dict[str, Any]] = []
+    events = list(events)
+    transcript = transcript_of(events)
     understood: List[Dict[str, Any]] = []
     articles: List[Dict[str, Any]] = []
     last_question: Optional[str] = None
@@ -62,7 +121,6 @@ def build_context(
             text = event.get("text") or ""
             parse = event.get("parse_data") or {}
             intent = parse.get("intent") or {}
-            transcript.append({"time": _time(event), "author": "customer", "text": _text(text)})
             understood.append(
                 {
                     "text": _text(text),
@@ -87,8 +145,6 @@ def build_context(
         elif kind == "bot":
             data = event.get("data") or {}
             custom = data.get("custom") or {}
-            if event.get("text"):
-                transcript.append({"time": _time(event), "author": "bot", "text": event["text"]})
             if isinstance(custom, dict) and "kb_answer" in custom:
                 answer = dict(custom["kb_answer"])
                 answer["time"] = _time(event)
@@ -103,7 +159,7 @@ def build_context(
         "order_number": slots.get("order_number") if verified else None,
         "verified": verified,
     }
-    return {
+    context = {
         "version": CONTEXT_VERSION,
         "conversation_id": conversation_id,
         "reason": reason,
@@ -117,3 +173,5 @@ def build_context(
         "understood": understood[-MAX_TRANSCRIPT:],
         "articles": articles,
     }
+    context["summary"] = summary_of(context)
+    return context

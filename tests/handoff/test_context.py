@@ -93,3 +93,47 @@ def test_verified_customer_details_are_passed_on() -> None:
     )
     assert context["customer"]["order_number"] == "AM-100482"
     assert context["customer"]["name"] == "Ieva"
+
+
+def test_transcript_names_agents_and_system_lines() -> None:
+    from bot.handoff.context import transcript_of
+
+    events = [
+        *EVENTS,
+        {
+            "event": "bot",
+            "text": "Hi, Ona here.",
+            "timestamp": 1700000100.0,
+            "metadata": {"author": "agent", "display_name": "Ona"},
+        },
+        {
+            "event": "bot",
+            "text": "Ona has joined the chat.",
+            "timestamp": 1700000099.0,
+            "metadata": {"author": "system"},
+        },
+    ]
+    lines = transcript_of(events)
+    assert lines[0] == {
+        "time": "2023-11-14T22:13:21+00:00",
+        "author": "customer",
+        "text": "how long do refunds take",
+        "intent": "faq",
+    }
+    assert lines[-2] == {**lines[-2], "author": "agent", "name": "Ona", "text": "Hi, Ona here."}
+    assert lines[-1]["author"] == "system"
+
+
+def test_summary_says_what_why_and_what_was_tried() -> None:
+    context = build_context(
+        EVENTS,
+        conversation_id="c1",
+        reason="negative_feedback",
+        slots={},
+        ratings=[{"article_id": "refund-timing", "version": 3, "helpful": False}],
+    )
+    lines = context["summary"].splitlines()
+    assert lines[0] == "Wants: how long do refunds take"
+    assert lines[1] == "Bot tried: refund-timing (did not help)"
+    assert lines[2].startswith("Handed off: the customer said answers did not help")
+    assert "customer not verified" in lines[2] and lines[2].endswith("language en")

@@ -13,8 +13,8 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from bot import db
-from bot.handoff.models import HandoffRequest
-from bot.handoff.requests import request_handoff
+from bot.handoff.models import Handoff
+from bot.handoff.queue import request_handoff
 from bot.kb import repository
 from bot.kb.sources import import_sources, load_sources
 from bot.orders.lookup import find_order, load_demo_orders
@@ -109,9 +109,55 @@ def test_concurrent_handoff_requests_create_one(pg_engine) -> None:
         thread.join()
     with db.session_scope(pg_engine) as session:
         count = session.execute(
-            select(func.count(HandoffRequest.pk)).where(HandoffRequest.conversation_id == "pg-race")
+            select(func.count(Handoff.pk)).where(Handoff.conversation_id == "pg-race")
         ).scalar_one()
     assert count == 1
+
+
+def test_concurrent_claims_on_postgres_have_one_winner(pg_engine) -> None:
+    from bot.handoff import queue
+    from bot.handoff.ownership import InvalidTransition
+    from bot.timeutil import utcnow
+    from bot.users import User, create_user
+
+    with db.session_scope(pg_engine) as session:
+        handoff, _ = request_handoff(
+            session,
+            conversation_id="pg-claim",
+            reason="asked_for_person",
+            language="en",
+            channel="rest",
+            last_question=None,
+            context={},
+            team="support-baltics",
+        )
+        session.flush()
+        pk = handoff.pk
+        agents = []
+        for i in range(4):
+            user = create_user(session, username=f"pg-agent-{i}", password="a long enough password")
+            user.presence, user.last_seen_at = "online", utcnow()
+            session.flush()
+            agents.append(user.pk)
+    barrier = threading.Barrier(len(agents))
+    outcomes = []
+
+    def worker(agent_pk: int) -> None:
+        with db.session_scope(pg_engine) as session:
+            me, mine = session.get(User, agent_pk), session.get(Handoff, pk)
+            barrier.wait()
+            try:
+                queue.claim(session, mine, me)
+                outcomes.append("won")
+            except InvalidTransition:
+                outcomes.append("told")
+
+    threads = [threading.Thread(target=worker, args=(a,)) for a in agents]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["told", "told", "told", "won"]
 
 
 async def test_rasa_tracker_store_keeps_conversations(pg_url) -> None:
