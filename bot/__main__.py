@@ -4,7 +4,9 @@ db upgrade            create or upgrade the database schema
 kb import|export|lint move articles between data/kb/ and the database; check them
 kb nlu                generate the NLU training file from the articles
 orders load           load the demo orders
-setup                 db upgrade, kb import into an empty knowledge base, demo orders
+setup                 db upgrade, kb import into an empty knowledge base, demo orders,
+                      demo staff when there are no users
+users create|list     people who sign in to the web app (agents, editors, admins)
 serve                 start the action server and the Rasa server (what `make run` runs)
 fingerprint           hash of the training data (names the model)
 eval                  the quality benchmark against a running Rasa server
@@ -107,7 +109,60 @@ def _cmd_setup(args: argparse.Namespace) -> int:
         code = code or _cmd_kb_import(args)
     else:
         print("knowledge base already has articles: not imported (use `kb import` to update)")
-    return code or _cmd_orders_load(args)
+    code = code or _cmd_orders_load(args)
+    if code == 0:
+        from bot.users import load_demo_users
+
+        with db.session_scope(db.get_engine()) as session:
+            created, where = load_demo_users(session, get_settings().demo_users_file)
+        if created:
+            print(f"demo staff created: {created} (password in {where})")
+    return code
+
+
+def _cmd_users_create(args: argparse.Namespace) -> int:
+    import getpass
+
+    from bot.users import UserError, create_user
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            print("error: the passwords differ", file=sys.stderr)
+            return 1
+    try:
+        with db.session_scope(db.get_engine()) as session:
+            user = create_user(
+                session,
+                username=args.username,
+                password=password,
+                display_name=args.name,
+                roles=args.role or ["agent"],
+                teams=args.team or [],
+                languages=args.language or ["en"],
+                capacity=args.capacity,
+            )
+            print(f"created {user.username} ({', '.join(user.roles)})")
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cmd_users_list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from bot.users import User
+
+    with db.session_scope(db.get_engine()) as session:
+        for user in session.execute(select(User).order_by(User.username)).scalars():
+            print(
+                f"{user.username}\t{user.display_name}\t{','.join(user.roles)}\t"
+                f"{','.join(user.teams)}\t{','.join(user.languages)}\t{user.presence}"
+            )
+    return 0
 
 
 def _cmd_fingerprint(args: argparse.Namespace) -> int:
@@ -154,6 +209,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     orders = commands.add_parser("orders").add_subparsers(dest="sub", required=True)
     orders.add_parser("load").set_defaults(func=_cmd_orders_load)
+
+    users = commands.add_parser("users", help="web app users").add_subparsers(
+        dest="sub", required=True
+    )
+    create = users.add_parser("create", help="create a user (asks for the password)")
+    create.add_argument("username")
+    create.add_argument("--name", help="display name shown to customers")
+    create.add_argument("--role", action="append", choices=["agent", "editor", "admin"])
+    create.add_argument("--team", action="append", help="a team from handoff.yml (repeatable)")
+    create.add_argument("--language", action="append", help="a language served (repeatable)")
+    create.add_argument("--capacity", type=int, default=3, help="chats at once")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    create.set_defaults(func=_cmd_users_create)
+    users.add_parser("list").set_defaults(func=_cmd_users_list)
 
     commands.add_parser("setup").set_defaults(func=_cmd_setup)
     commands.add_parser("fingerprint").set_defaults(func=_cmd_fingerprint)

@@ -1,4 +1,4 @@
-"""Start the action server and the Rasa server together; stop both together.
+"""Start the action server, the Rasa server and the web app together; stop them together.
 
 ``python -m bot serve --model models/x.tar.gz`` is what ``make run`` and the end-to-end tests use.
 It waits until each service answers, prints where they are, and exits (stopping the other) when
@@ -59,6 +59,14 @@ def rasa_server_command(model: Path, port: int, token: str) -> List[str]:
     ]  # fmt: skip
 
 
+def web_app_command(port: int) -> List[str]:
+    return [
+        str(BIN / "python"), "-m", "uvicorn", "bot.web.main:app",
+        "--host", "0.0.0.0", "--port", str(port),  # noqa: S104  (serves browsers, as Rasa does)
+        "--no-access-log",
+    ]  # fmt: skip
+
+
 def wait_until_up(url: str, process: subprocess.Popen, timeout: float) -> None:
     """Wait until ``url`` answers 200. Raises RuntimeError if the process dies or time runs out."""
     deadline = time.monotonic() + timeout
@@ -92,6 +100,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument(
         "--action-port", type=int, default=int(os.environ.get("BOT_ACTION_PORT", 5055))
     )
+    parser.add_argument("--web-port", type=int, default=get_settings().web_port)
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument(
         "--rasa-only",
@@ -105,6 +114,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     token = rasa_token(get_settings())
     env = service_env(args.action_port)
+    env["BOT_RASA_URL"] = f"http://localhost:{args.rasa_port}"
     processes: List[subprocess.Popen] = []
 
     def stop(*_: object) -> None:
@@ -134,10 +144,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         )
         processes.append(rasa)
         wait_until_up(f"http://localhost:{args.rasa_port}/", rasa, args.timeout)
+        web_line = ""
+        if not args.rasa_only:
+            web = subprocess.Popen(web_app_command(args.web_port), env=env, cwd=PROJECT_ROOT)
+            processes.append(web)
+            wait_until_up(f"http://localhost:{args.web_port}/health", web, args.timeout)
+            web_line = f", web app http://localhost:{args.web_port} (agent console /agent)"
         print(
             f"ready: Rasa server http://localhost:{args.rasa_port} (model {model.name}), "
-            f"action server http://localhost:{args.action_port}; HTTP API token in var/rasa-token "
-            "(or BOT_RASA_TOKEN)",
+            f"action server http://localhost:{args.action_port}{web_line}; HTTP API token in "
+            "var/rasa-token (or BOT_RASA_TOKEN)",
             flush=True,
         )
         while all(p.poll() is None for p in processes):

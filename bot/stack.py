@@ -32,13 +32,21 @@ def free_port() -> int:
 class Stack:
     """A running Rasa server + action server that tests talk to over HTTP."""
 
-    def __init__(self, workdir: Path, model: Path, *, rasa_only: bool = False) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        model: Path,
+        *,
+        rasa_only: bool = False,
+        env: Optional[Dict[str, str]] = None,
+    ) -> None:
         self.rasa_only = rasa_only
         self.workdir = workdir
         self.model = model
         self.database_url = f"sqlite:///{workdir / 'e2e.db'}"
         self.rasa_port = free_port()
         self.action_port = free_port()
+        self.web_port = free_port()
         self.token = "e2e-" + uuid.uuid4().hex
         self.env = dict(
             os.environ,
@@ -47,12 +55,17 @@ class Stack:
             BOT_KB_REFRESH_SECONDS="0.5",
             PYTHONPATH=str(PROJECT_ROOT),
         )
+        self.env.update(env or {})
         self.process: Optional[subprocess.Popen] = None
         self.log_path = workdir / "stack.log"
 
     @property
     def url(self) -> str:
         return f"http://localhost:{self.rasa_port}"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://localhost:{self.web_port}"
 
     def setup_database(self) -> None:
         subprocess.run(
@@ -77,6 +90,8 @@ class Stack:
                 str(self.rasa_port),
                 "--action-port",
                 str(self.action_port),
+                "--web-port",
+                str(self.web_port),
             ]
             + (["--rasa-only"] if self.rasa_only else []),
             env=self.env,

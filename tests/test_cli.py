@@ -77,3 +77,35 @@ def test_fingerprint_is_stable(capsys) -> None:
     first = capsys.readouterr().out.strip()
     main(["fingerprint"])
     assert capsys.readouterr().out.strip() == first and len(first) == 12
+
+
+def test_setup_creates_the_demo_staff_once(cli_db, monkeypatch, capsys) -> None:
+    from bot import db
+    from bot.users import authenticate
+
+    monkeypatch.setenv("BOT_DEMO_PASSWORD", "demo password for tests")
+    get_settings.cache_clear()
+    assert main(["setup"]) == 0
+    assert "demo staff created: 6 (password in BOT_DEMO_PASSWORD)" in capsys.readouterr().out
+    assert main(["setup"]) == 0
+    assert "demo staff" not in capsys.readouterr().out
+    with db.session_scope(db.get_engine()) as session:
+        agata = authenticate(session, "agata", "demo password for tests")
+        assert agata is not None and agata.teams == ["support-poland"]
+
+
+def test_users_create_and_list(cli_db, monkeypatch, capsys) -> None:
+    import io
+
+    main(["db", "upgrade"])
+    monkeypatch.setattr("sys.stdin", io.StringIO("a very good password\n"))
+    code = main(
+        ["users", "create", "rasa", "--name", "Rasa K.", "--role", "agent", "--role", "editor",
+         "--team", "support-baltics", "--language", "lt", "--password-stdin"]
+    )  # fmt: skip
+    assert code == 0 and "created rasa (agent, editor)" in capsys.readouterr().out
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert main(["users", "create", "other", "--password-stdin"]) == 1
+    assert "at least 10 characters" in capsys.readouterr().err
+    assert main(["users", "list"]) == 0
+    assert "rasa\tRasa K.\tagent,editor\tsupport-baltics\tlt\toffline" in capsys.readouterr().out

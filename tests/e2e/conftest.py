@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
@@ -9,6 +10,7 @@ from typing import Any, Dict, Iterator, List, Optional
 import pytest
 
 from bot.serve import model_for_tests
+from bot.settings import PROJECT_ROOT
 from bot.stack import Stack
 
 
@@ -21,9 +23,19 @@ def model() -> Path:
     return found
 
 
+def always_open_config(folder: Path) -> Path:
+    """The shipped handoff.yml with every team on duty around the clock (tests do not depend on
+    the time of day; whether someone can take a chat then depends only on agents online)."""
+    text = (PROJECT_ROOT / "handoff.yml").read_text()
+    path = folder / "handoff-always-open.yml"
+    path.write_text(re.sub(r'"\d\d:\d\d-\d\d:\d\d"|closed', '"00:00-23:59"', text))
+    return path
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory, model: Path) -> Iterator[Stack]:
-    stack = Stack(tmp_path_factory.mktemp("stack"), model)
+    folder = tmp_path_factory.mktemp("stack")
+    stack = Stack(folder, model, env={"BOT_HANDOFF_CONFIG": str(always_open_config(folder))})
     stack.setup_database()
     stack.start()
     yield stack

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bot import db
-from bot.handoff.models import HandoffRequest
+from bot.handoff.models import Handoff
 from bot.kb import repository
 from tests.e2e.conftest import buttons, custom, texts
 
@@ -86,7 +86,7 @@ def test_request_for_a_person_is_recorded_with_context(stack, sender) -> None:
     assert again["reference"] == handoff["reference"]  # no second handoff
     with db.session_scope(db.make_engine(stack.database_url)) as session:
         request = session.execute(
-            select(HandoffRequest).where(HandoffRequest.conversation_id == sender)
+            select(Handoff).where(Handoff.conversation_id == sender)
         ).scalar_one()
         assert request.last_question == "How long does a refund take?"
         authors = [m["author"] for m in request.context["transcript"]]
@@ -193,7 +193,7 @@ def test_language_from_metadata_is_kept(stack, sender) -> None:
     stack.say(sender, "I want to talk to a person")
     with db.session_scope(db.make_engine(stack.database_url)) as session:
         request = session.execute(
-            select(HandoffRequest).where(HandoffRequest.conversation_id == sender)
+            select(Handoff).where(Handoff.conversation_id == sender)
         ).scalar_one()
     assert request.language == "lt" and request.context["language"] == "lt"
     assert stack.tracker(sender)["slots"]["language"] == "lt"  # kept in the conversation

@@ -1,0 +1,138 @@
+"""Talking to the Rasa server on behalf of a person: their messages, the pause and the resume.
+
+An agent's message is appended to the conversation as a bot utterance whose metadata says who
+wrote it, with Rasa's ``execute_side_effects``, so that Rasa sends it to the customer through the
+channel they last used (socket.io pushes it to their room) and records it in the same transcript
+as the bot's. Handing back appends ``ConversationResumed``; taking over appends
+``ConversationPaused``. Calls are retried a few times with backoff; a failure raises RasaUnavailable
+so that the caller can tell the agent instead of pretending the message went out.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+from typing import Any, Dict, List, Optional
+
+import requests
+
+from bot.errors import BotError
+
+
+class RasaUnavailable(BotError):
+    """The Rasa server did not accept the call (down, or refused it)."""
+
+
+class RasaClient:
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        timeout: float = 10.0,
+        attempts: int = 3,
+        backoff: float = 0.3,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        self.attempts = attempts
+        self.backoff = backoff
+        self.http = requests.Session()
+
+    def _events_url(self, conversation_id: str) -> str:
+        quoted = urllib.parse.quote(conversation_id, safe="")
+        return f"{self.url}/conversations/{quoted}/tracker/events"
+
+    def append(
+        self, conversation_id: str, events: List[Dict[str, Any]], *, deliver: bool = False
+    ) -> Dict[str, Any]:
+        """Append events to the conversation; with ``deliver``, send its bot messages out."""
+        params = {"token": self.token, "include_events": "NONE"}
+        if deliver:
+            params.update(output_channel="latest", execute_side_effects="true")
+        last_error: Optional[Exception] = None
+        for attempt in range(self.attempts):
+            try:
+                reply = self.http.post(
+                    self._events_url(conversation_id),
+                    params=params,
+                    json=events,
+                    timeout=self.timeout,
+                )
+                if reply.status_code < 500:
+                    if reply.status_code >= 400:
+                        raise RasaUnavailable(f"Rasa refused the events: {reply.status_code}")
+                    return dict(reply.json())
+                last_error = RasaUnavailable(f"Rasa answered {reply.status_code}")
+            except requests.RequestException as error:
+                last_error = error
+            time.sleep(self.backoff * (2**attempt))
+        raise RasaUnavailable(f"Rasa server unavailable: {last_error}") from last_error
+
+    def tracker(self, conversation_id: str) -> Dict[str, Any]:
+        quoted = urllib.parse.quote(conversation_id, safe="")
+        try:
+            reply = self.http.get(
+                f"{self.url}/conversations/{quoted}/tracker",
+                params={"token": self.token},
+                timeout=self.timeout,
+            )
+            reply.raise_for_status()
+        except requests.RequestException as error:
+            raise RasaUnavailable(f"Rasa server unavailable: {error}") from error
+        return dict(reply.json())
+
+    def pause(self, conversation_id: str) -> None:
+        self.append(conversation_id, [{"event": "pause", "timestamp": time.time()}])
+
+    def send_as_person(
+        self,
+        conversation_id: str,
+        text: str,
+        *,
+        author: str,
+        display_name: str,
+        custom: Optional[Dict[str, Any]] = None,
+    ) -> None:
+        """A person's message to the customer, delivered and recorded in the transcript."""
+        data: Dict[str, Any] = {}
+        if custom is not None:
+            data["custom"] = custom
+        event = {
+            "event": "bot",
+            "text": text,
+            "data": data,
+            "metadata": {"author": author, "display_name": display_name},
+            "timestamp": time.time(),
+        }
+        self.append(conversation_id, [event], deliver=True)
+
+    def notify(self, conversation_id: str, custom: Dict[str, Any]) -> None:
+        """A custom payload for the customer's side (handoff state changes), recorded too."""
+        event = {
+            "event": "bot",
+            "text": None,
+            "data": {"custom": custom},
+            "metadata": {"author": "system"},
+            "timestamp": time.time(),
+        }
+        self.append(conversation_id, [event], deliver=True)
+
+    def resume(self, conversation_id: str, *, text: Optional[str] = None) -> None:
+        """Give the conversation back to the bot, optionally telling the customer so."""
+        events: List[Dict[str, Any]] = [{"event": "resume", "timestamp": time.time()}]
+        if text:
+            events.append(
+                {
+                    "event": "bot",
+                    "text": text,
+                    "metadata": {"author": "bot"},
+                    "timestamp": time.time(),
+                }
+            )
+        # The bot's next turn must start as after any reply of its own: listening. Without it
+        # the policies see the action that paused the conversation as the last one, match no
+        # rule, and fall back.
+        events.append({"event": "action", "name": "action_listen", "timestamp": time.time()})
+        self.append(conversation_id, events, deliver=True)

@@ -1,0 +1,342 @@
+"""The agent console's API: the queue, one conversation, and what an agent does with it.
+
+Ownership changes are made in the database first (bot.handoff.queue, race-safe), then carried to
+the conversation through Rasa's HTTP API (bot.handoff.rasa_api). An agent's message that Rasa does
+not accept is answered 503 ("not delivered"), never reported as sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, Field, validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.handoff import queue
+from bot.handoff.context import transcript_of
+from bot.handoff.models import Handoff
+from bot.handoff.ownership import InvalidTransition, Status
+from bot.handoff.rasa_api import RasaClient, RasaUnavailable
+from bot.timeutil import utcnow
+from bot.users import PRESENCES, User
+from bot.web.auth import get_session, requires
+
+logger = logging.getLogger(__name__)
+router = APIRouter(prefix="/api", tags=["agent"])
+agent_only = requires("agent")
+
+MAX_REPLY = 4000
+OUTCOMES = ("solved", "not_solved", "follow_up", "spam")
+BACK_TO_BOT = (
+    "You're back with the Amberline assistant. Ask me anything, or ask for a person again at any"
+    " time."
+)
+
+
+class HandoffSummary(BaseModel):
+    id: int
+    reference: str
+    conversation_id: str
+    status: str
+    reason: str
+    language: str
+    team: Optional[str]
+    priority: int
+    last_question: Optional[str]
+    summary: str = ""
+    agent: Optional[str]
+    position: Optional[int]
+    waiting_seconds: Optional[float]
+    created_at: str
+    mine: bool = False
+
+
+class HandoffDetail(HandoffSummary):
+    package: Dict[str, Any]
+    events: List[Dict[str, Any]]
+
+
+class TranscriptLine(BaseModel):
+    time: Optional[str]
+    author: str
+    text: str
+    intent: Optional[str] = None
+    name: Optional[str] = None
+
+
+class Reply(BaseModel):
+    text: str = Field(..., description="What the agent writes to the customer (plain text).")
+
+    @validator("text")
+    def _not_empty(cls, value: str) -> str:  # noqa: N805
+        value = value.strip()
+        if not value:
+            raise ValueError("write something first")
+        if len(value) > MAX_REPLY:
+            raise ValueError(f"at most {MAX_REPLY} characters")
+        return value
+
+
+class Note(BaseModel):
+    note: Optional[str] = Field(None, max_length=2000)
+
+
+class Resolution(BaseModel):
+    outcome: str = Field("solved", description=f"one of {', '.join(OUTCOMES)}")
+    note: Optional[str] = Field(None, max_length=2000)
+
+    @validator("outcome")
+    def _known(cls, value: str) -> str:  # noqa: N805
+        if value not in OUTCOMES:
+            raise ValueError(f"one of {', '.join(OUTCOMES)}")
+        return value
+
+
+class Presence(BaseModel):
+    presence: str = Field(..., description="online, away or offline")
+
+    @validator("presence")
+    def _known(cls, value: str) -> str:  # noqa: N805
+        if value not in PRESENCES:
+            raise ValueError(f"one of {', '.join(PRESENCES)}")
+        return value
+
+
+def rasa_of(request: Request) -> RasaClient:
+    return request.app.state.rasa
+
+
+def summary_of(session: Session, handoff: Handoff, me: User) -> Dict[str, Any]:
+    waiting = None
+    if handoff.status == Status.QUEUED.value and handoff.queued_at is not None:
+        waiting = round((utcnow() - handoff.queued_at).total_seconds(), 1)
+    return {
+        "id": handoff.pk,
+        "reference": handoff.reference,
+        "conversation_id": handoff.conversation_id,
+        "status": handoff.status,
+        "reason": handoff.reason,
+        "language": handoff.language,
+        "team": handoff.team,
+        "priority": handoff.priority,
+        "last_question": handoff.last_question,
+        "summary": (handoff.context or {}).get("summary", ""),
+        "agent": handoff.agent.display_name if handoff.agent is not None else None,
+        "position": queue.queue_position(session, handoff) or None,
+        "waiting_seconds": waiting,
+        "created_at": handoff.created_at.isoformat(),
+        "mine": handoff.agent_id == me.pk,
+    }
+
+
+def load(session: Session, pk: int) -> Handoff:
+    handoff = session.get(Handoff, pk)
+    if handoff is None:
+        raise HTTPException(status_code=404, detail="no such handoff")
+    return handoff
+
+
+def must_own(handoff: Handoff, me: User) -> None:
+    if handoff.status != Status.ASSIGNED.value or handoff.agent_id != me.pk:
+        raise HTTPException(status_code=409, detail="this conversation is not yours now")
+
+
+def conflict(error: InvalidTransition) -> HTTPException:
+    return HTTPException(status_code=409, detail=str(error))
+
+
+@router.get("/handoffs", response_model=List[HandoffSummary])
+def list_handoffs(
+    view: str = Query("open", pattern="^(open|queued|mine|closed)$"),
+    me: User = Depends(agent_only),
+    session: Session = Depends(get_session),
+) -> List[Dict[str, Any]]:
+    """The queue (best first), the agent's own chats, or recently closed handoffs."""
+    query = select(Handoff)
+    if view == "queued":
+        query = query.where(Handoff.status == Status.QUEUED.value)
+    elif view == "mine":
+        query = query.where(Handoff.status == Status.ASSIGNED.value, Handoff.agent_id == me.pk)
+    elif view == "open":
+        query = query.where(Handoff.status.in_(queue.OPEN_VALUES))
+    else:
+        query = query.where(Handoff.status.notin_(queue.OPEN_VALUES))
+    if view == "closed":
+        query = query.order_by(Handoff.pk.desc()).limit(100)
+    else:
+        query = query.order_by(Handoff.priority.desc(), Handoff.queued_at, Handoff.pk)
+    handoffs = session.execute(query).scalars().all()
+    return [summary_of(session, h, me) for h in handoffs]
+
+
+@router.get("/handoffs/{pk}", response_model=HandoffDetail)
+def get_handoff(
+    pk: int, me: User = Depends(agent_only), session: Session = Depends(get_session)
+) -> Dict[str, Any]:
+    """One handoff with its package (versioned JSON, PRODUCT.md "Full context") and history."""
+    handoff = load(session, pk)
+    return {
+        **summary_of(session, handoff, me),
+        "package": handoff.context or {},
+        "events": [
+            {
+                "action": e.action,
+                "from": e.from_status,
+                "to": e.to_status,
+                "actor": e.actor,
+                "note": e.note,
+                "time": e.created_at.isoformat(),
+            }
+            for e in handoff.events
+        ],
+    }
+
+
+@router.get("/handoffs/{pk}/transcript", response_model=List[TranscriptLine])
+def get_transcript(
+    pk: int,
+    request: Request,
+    me: User = Depends(agent_only),
+    session: Session = Depends(get_session),
+) -> List[Dict[str, Any]]:
+    """The whole conversation as it is now, from Rasa's tracker (the bot's, the customer's and
+    the agents' messages)."""
+    handoff = load(session, pk)
+    try:
+        tracker = rasa_of(request).tracker(handoff.conversation_id)
+    except RasaUnavailable as error:
+        raise HTTPException(
+            status_code=503, detail="the conversation server is not answering"
+        ) from error
+    return transcript_of(tracker.get("events") or [])
+
+
+def tell_customer(
+    request: Request, conversation_id: str, state: Dict[str, Any], text: Optional[str]
+) -> bool:
+    """Best effort: the customer's side learns of a change of state. False when not delivered."""
+    rasa = rasa_of(request)
+    try:
+        if text:
+            rasa.send_as_person(
+                conversation_id, text, author="system", display_name="", custom={"handoff": state}
+            )
+        else:
+            rasa.notify(conversation_id, {"handoff": state})
+        return True
+    except RasaUnavailable:
+        logger.warning("conversation %s: customer not told of %s", conversation_id, state)
+        return False
+
+
+@router.post("/handoffs/{pk}/claim")
+def claim(
+    pk: int,
+    request: Request,
+    me: User = Depends(agent_only),
+    session: Session = Depends(get_session),
+) -> Dict[str, Any]:
+    """Take a queued conversation. Of two agents claiming at once, one gets it; the other 409."""
+    handoff = load(session, pk)
+    try:
+        queue.claim(session, handoff, me)
+    except InvalidTransition as error:
+        raise conflict(error) from error
+    session.commit()
+    told = tell_customer(
+        request,
+        handoff.conversation_id,
+        {"status": "assigned", "agent": me.display_name, "reference": handoff.reference},
+        f"{me.display_name} from our customer-service team has joined the chat.",
+    )
+    return {"id": handoff.pk, "status": handoff.status, "customer_told": told}
+
+
+@router.post("/handoffs/{pk}/messages")
+def send_message(
+    pk: int,
+    reply: Reply,
+    request: Request,
+    me: User = Depends(agent_only),
+    session: Session = Depends(get_session),
+) -> Dict[str, Any]:
+    """Write to the customer. 503 when the message could not be delivered (it is not recorded)."""
+    handoff = load(session, pk)
+    must_own(handoff, me)
+    try:
+        rasa_of(request).send_as_person(
+            handoff.conversation_id, reply.text, author="agent", display_name=me.display_name
+        )
+    except RasaUnavailable as error:
+        raise HTTPException(
+            status_code=503, detail="not delivered: the conversation server is not answering"
+        ) from error
+    queue.note_agent_reply(session, handoff)
+    return {"delivered": True}
+
+
+@router.post("/handoffs/{pk}/hand-back")
+def hand_back(
+    pk: int,
+    body: Note,
+    request: Request,
+    me: User = Depends(agent_only),
+    session: Session = Depends(get_session),
+) -> Dict[str, Any]:
+    """Give the conversation back to the bot; the customer is told."""
+    handoff = load(session, pk)
+    must_own(handoff, me)
+    try:
+        queue.apply(session, handoff, "hand_back", actor=me, note=body.note)
+    except InvalidTransition as error:
+        raise conflict(error) from error
+    session.commit()
+    return {"id": handoff.pk, "status": handoff.status, "customer_told": resume(request, handoff)}
+
+
+@router.post("/handoffs/{pk}/resolve")
+def resolve(
+    pk: int,
+    body: Resolution,
+    request: Request,
+    me: User = Depends(agent_only),
+    session: Session = Depends(get_session),
+) -> Dict[str, Any]:
+    """Close the conversation with an outcome; the bot owns it again."""
+    handoff = load(session, pk)
+    if handoff.status == Status.ASSIGNED.value:
+        must_own(handoff, me)
+    try:
+        queue.apply(session, handoff, "resolve", actor=me, note=body.note, outcome=body.outcome)
+    except InvalidTransition as error:
+        raise conflict(error) from error
+    session.commit()
+    return {"id": handoff.pk, "status": handoff.status, "customer_told": resume(request, handoff)}
+
+
+def resume(request: Request, handoff: Handoff) -> bool:
+    try:
+        rasa_of(request).resume(
+            handoff.conversation_id,
+            text=BACK_TO_BOT,
+        )
+        rasa_of(request).notify(
+            handoff.conversation_id, {"handoff": {"status": "bot", "reference": handoff.reference}}
+        )
+        return True
+    except RasaUnavailable:
+        logger.warning("conversation %s: not resumed in Rasa", handoff.conversation_id)
+        return False
+
+
+@router.post("/presence")
+def set_presence(
+    body: Presence, me: User = Depends(agent_only), session: Session = Depends(get_session)
+) -> Dict[str, Any]:
+    """The agent's presence; the console also sends it as a heartbeat while open."""
+    me.presence = body.presence
+    me.last_seen_at = utcnow()
+    return {"presence": me.presence}

@@ -1,0 +1,206 @@
+"""The web app: agent console, its JSON API, sign-in, health (and later the widget and editor).
+
+``create_app(settings)`` builds the app for a given configuration (tests pass their own);
+``python -m bot serve`` runs it with uvicorn on :8000 beside the Rasa server and the action server.
+The OpenAPI description is at /api/openapi.json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import Any, AsyncIterator, Dict, List, Optional
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+from starlette.middleware.sessions import SessionMiddleware
+
+from bot import db
+from bot.handoff.config import get_config
+from bot.handoff.queue import customer_state, requeue_abandoned_by_agents
+from bot.handoff.rasa_api import RasaClient, RasaUnavailable
+from bot.settings import Settings, get_settings, rasa_token, web_secret
+from bot.users import User, authenticate
+from bot.web import agent_api
+from bot.web.auth import current_user, get_session, sign_in, sign_out
+
+logger = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "static"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+class Credentials(BaseModel):
+    username: str = Field(..., max_length=64)
+    password: str = Field(..., max_length=200)
+
+
+def user_json(user: User) -> Dict[str, Any]:
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "roles": list(user.roles or []),
+        "teams": list(user.teams or []),
+        "languages": list(user.languages or []),
+        "presence": user.presence,
+        "capacity": user.capacity,
+    }
+
+
+def requeue_disconnected(app: FastAPI) -> List[Dict[str, Any]]:
+    """Assigned chats whose agent has gone for the configured time go back to the queue."""
+    config = get_config()
+    with db.session_scope(app.state.engine) as session:
+        moved = requeue_abandoned_by_agents(
+            session, timeout=dt.timedelta(seconds=config.queue.agent_timeout_seconds)
+        )
+        return [
+            {
+                "conversation_id": h.conversation_id,
+                "state": customer_state(
+                    session,
+                    h,
+                    default_handle_seconds=config.queue.average_handle_minutes * 60,
+                    max_wait_seconds=config.queue.max_wait_minutes * 60,
+                ),
+            }
+            for h in moved
+        ]
+
+
+async def watch_agents(app: FastAPI, every: float) -> None:
+    """Forever: requeue disconnected agents' chats and tell their customers."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            moved = await asyncio.to_thread(requeue_disconnected, app)
+        except Exception:
+            logger.exception("requeue of disconnected agents' chats failed")
+            continue
+        for item in moved:
+            text = (
+                "Sorry, the person helping you was disconnected. You're back in the queue"
+                f" (number {item['state'].get('position')}); nothing you wrote is lost."
+            )
+            try:
+                await asyncio.to_thread(
+                    app.state.rasa.send_as_person,
+                    item["conversation_id"],
+                    text,
+                    author="system",
+                    display_name="",
+                    custom={"handoff": item["state"]},
+                )
+            except RasaUnavailable:
+                logger.warning("conversation %s: not told of requeue", item["conversation_id"])
+
+
+def create_app(
+    settings: Optional[Settings] = None, *, rasa: Optional[RasaClient] = None
+) -> FastAPI:
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        every = min(15.0, get_config().queue.agent_timeout_seconds / 4)
+        task = asyncio.create_task(watch_agents(app, every))
+        yield
+        task.cancel()
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="Amberline assistant web app",
+        version="1",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = db.make_engine(settings.database_url)
+    app.state.rasa = rasa or RasaClient(settings.rasa_url, rasa_token(settings))
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=web_secret(settings),
+        session_cookie="amberline_session",
+        max_age=int(settings.session_hours * 3600),
+        same_site="strict",
+        https_only=settings.cookie_secure,
+    )
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_input(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"][1:]) or "body", "problem": e["msg"]}
+            for e in error.errors()
+        ]
+        return JSONResponse({"detail": "invalid input", "problems": problems}, status_code=422)
+
+    @app.get("/health", tags=["health"])
+    def health() -> JSONResponse:
+        try:
+            with app.state.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:
+            return JSONResponse({"status": "database unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    @app.post("/api/session", tags=["session"])
+    def log_in(
+        body: Credentials, request: Request, session: Session = Depends(get_session)
+    ) -> Dict[str, Any]:
+        """Sign in; sets the session cookie."""
+        user = authenticate(session, body.username, body.password)
+        if user is None:
+            raise HTTPException(status_code=401, detail="wrong username or password")
+        sign_in(request, user)
+        return user_json(user)
+
+    @app.get("/api/session", tags=["session"])
+    def who_am_i(user: User = Depends(current_user)) -> Dict[str, Any]:
+        return user_json(user)
+
+    @app.delete("/api/session", tags=["session"])
+    def log_out(request: Request, session: Session = Depends(get_session)) -> Dict[str, Any]:
+        """Sign out; an agent who signs out is offline (their queue is no longer theirs to take)."""
+        data = request.session.get("user")
+        if isinstance(data, dict):
+            user = session.get(User, data.get("pk"))
+            if user is not None:
+                user.presence = "offline"
+        sign_out(request)
+        return {"signed_in": False}
+
+    app.include_router(agent_api.router)
+
+    @app.get("/agent", include_in_schema=False)
+    def console() -> FileResponse:
+        return FileResponse(STATIC / "agent.html", media_type="text/html")
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/agent")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

@@ -1,0 +1,117 @@
+"""A person takes over, through the running stack: the customer on Rasa's REST channel, the agent
+on the web app's API (as the console drives it).
+
+The bot pauses, the customer's messages wait for the agent, the agent's messages are recorded in
+the same transcript, and the bot resumes when handed back.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+import requests
+
+from bot import db
+from bot.users import create_user, find_user
+from tests.e2e.conftest import custom, texts
+
+pytestmark = pytest.mark.e2e
+POLISH = {"language": "pl"}  # only the Polish team's agent is online: other tests stay offline
+PASSWORD = "a long enough password"
+
+
+@pytest.fixture
+def agata(stack) -> Iterator[requests.Session]:
+    """The Polish team's agent, signed in to the web app and online."""
+    engine = db.make_engine(stack.database_url)
+    with db.session_scope(engine) as session:
+        if find_user(session, "e2e-agata") is None:
+            create_user(
+                session,
+                username="e2e-agata",
+                password=PASSWORD,
+                display_name="Agata",
+                teams=["support-poland"],
+                languages=["pl"],
+            )
+    http = requests.Session()
+    http.post(
+        f"{stack.web_url}/api/session", json={"username": "e2e-agata", "password": PASSWORD}
+    ).raise_for_status()
+    http.post(f"{stack.web_url}/api/presence", json={"presence": "online"}).raise_for_status()
+    yield http
+    http.delete(f"{stack.web_url}/api/session")
+    with db.session_scope(engine) as session:
+        assert find_user(session, "e2e-agata").presence == "offline"
+    engine.dispose()
+
+
+def test_the_queue_then_the_agent_then_the_bot_again(stack, sender, agata) -> None:
+    web = stack.web_url
+    stack.say(sender, "hello", metadata=POLISH)
+    joined = custom(stack.say(sender, "I want to talk to a person"), "handoff")
+    assert joined["status"] == "queued" and joined["position"] == 1
+    assert joined["estimated_wait_seconds"] == 0
+
+    # While queued the bot is silent: the message is acknowledged and kept for the agent.
+    waiting = stack.say(sender, "my blender arrived broken")
+    assert texts(waiting) == ""
+    assert custom(waiting, "handoff") == {**joined, "delivered": True}
+    # Rasa's own commands cannot take the conversation back behind the agent's back.
+    refused = custom(stack.say(sender, "/restart"), "handoff")
+    assert refused["status"] == "queued" and refused["refused"] == "/restart"
+
+    (item,) = [
+        h
+        for h in agata.get(f"{web}/api/handoffs?view=queued").json()
+        if h["conversation_id"] == sender
+    ]
+    assert item["reason"] == "asked_for_person" and item["language"] == "pl"
+    assert "Handed off: the customer asked for a person" in item["summary"]
+    claimed = agata.post(f"{web}/api/handoffs/{item['id']}/claim").json()
+    assert claimed == {"id": item["id"], "status": "assigned", "customer_told": True}
+    assert custom(stack.say(sender, "hello?"), "handoff")["agent"] == "Agata"
+
+    sent = agata.post(
+        f"{web}/api/handoffs/{item['id']}/messages",
+        json={"text": "Cześć, tu Agata. <b>Przykro</b> mi!"},
+    )
+    assert sent.json() == {"delivered": True}
+    transcript = agata.get(f"{web}/api/handoffs/{item['id']}/transcript").json()
+    customer_said = [line["text"] for line in transcript if line["author"] == "customer"]
+    assert "my blender arrived broken" in customer_said and "hello?" in customer_said
+    assert "/restart" not in customer_said
+    (agent_line,) = [line for line in transcript if line["author"] == "agent"]
+    assert agent_line == {
+        **agent_line,
+        "name": "Agata",
+        "text": "Cześć, tu Agata. <b>Przykro</b> mi!",
+    }
+    assert any(line["author"] == "system" and "Agata" in line["text"] for line in transcript)
+
+    back = agata.post(
+        f"{web}/api/handoffs/{item['id']}/hand-back", json={"note": "refund explained"}
+    )
+    assert back.json()["status"] == "returned" and back.json()["customer_told"] is True
+    again = stack.say(sender, "hello")
+    assert "virtual assistant" in texts(again) and custom(again, "handoff") is None
+    assert (
+        agata.get(f"{web}/api/handoffs/{item['id']}").json()["events"][-1]["note"]
+        == "refund explained"
+    )
+
+
+def test_a_second_request_while_queued_does_not_open_another(stack, sender, agata) -> None:
+    stack.say(sender, "hi", metadata=POLISH)
+    first = custom(stack.say(sender, "agent please"), "handoff")
+    second = custom(stack.say(sender, "/request_human"), "handoff")  # a button click, paused
+    assert second["reference"] == first["reference"] and second["delivered"] is True
+    mine = [
+        h
+        for h in agata.get(f"{stack.web_url}/api/handoffs").json()
+        if h["conversation_id"] == sender
+    ]
+    assert len(mine) == 1
+    agata.post(f"{stack.web_url}/api/handoffs/{mine[0]['id']}/resolve", json={"outcome": "spam"})
+    assert custom(stack.say(sender, "hello"), "handoff") is None

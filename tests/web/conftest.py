@@ -1,0 +1,83 @@
+"""The web app running for real (uvicorn on a free port, in a thread) on a test database."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Iterator, Optional
+
+import pytest
+import requests
+import uvicorn
+
+from bot import db
+from bot.handoff.rasa_api import RasaClient
+from bot.settings import Settings
+from bot.stack import free_port
+from bot.users import create_user
+from bot.web.app import create_app
+
+PASSWORD = "a long enough password"
+
+
+@dataclass
+class Web:
+    url: str
+    database_url: str
+
+    def client(self, username: Optional[str] = None) -> requests.Session:
+        """A browser-like session; signed in when ``username`` is given."""
+        http = requests.Session()
+        if username is not None:
+            reply = http.post(
+                f"{self.url}/api/session", json={"username": username, "password": PASSWORD}
+            )
+            reply.raise_for_status()
+        return http
+
+    def add_user(self, username: str, *roles: str, **extra) -> None:
+        with db.session_scope(db.make_engine(self.database_url)) as session:
+            create_user(
+                session,
+                username=username,
+                password=PASSWORD,
+                display_name=username.title(),
+                roles=roles or ("agent",),
+                **extra,
+            )
+
+
+def serve(database_url: str, rasa_url: str, rasa_token: str) -> Iterator[str]:
+    """Run the web app until the generator is closed; yields its URL."""
+    settings = Settings(
+        database_url=database_url,
+        rasa_url=rasa_url,
+        rasa_token=rasa_token,
+        web_secret="test-secret-" + "x" * 20,
+    )
+    app = create_app(settings, rasa=RasaClient(rasa_url, rasa_token, attempts=2, backoff=0.05))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the web app did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        app.state.engine.dispose()
+
+
+@pytest.fixture
+def web(database_url: str) -> Iterator[Web]:
+    """The web app with no Rasa server behind it (nothing listens on the Rasa port)."""
+    gen = serve(database_url, f"http://127.0.0.1:{free_port()}", "no-rasa")
+    url = next(gen)
+    yield Web(url, database_url)
+    gen.close()

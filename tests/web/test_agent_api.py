@@ -1,0 +1,212 @@
+"""The agent API against the running web app and a real database: sign-in, roles on every route,
+the claim race, and bad input."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from bot import db
+from bot.handoff.models import Handoff, HandoffEvent
+from bot.handoff.queue import request_handoff
+from bot.settings import Settings
+from bot.web.app import create_app
+from tests.web.conftest import PASSWORD
+
+
+def queued(web, conversation_id: str = "c1", **extra) -> int:
+    with db.session_scope(db.make_engine(web.database_url)) as session:
+        handoff, _ = request_handoff(
+            session,
+            conversation_id=conversation_id,
+            reason="asked_for_person",
+            language="en",
+            channel="socketio",
+            last_question="where is my parcel",
+            context={"version": 1, "summary": "Wants: where is my parcel"},
+            team="support-baltics",
+            **extra,
+        )
+        session.flush()
+        return handoff.pk
+
+
+def api_routes():
+    """Every API route of the app with its methods, path parameters filled in."""
+    app = create_app(Settings(database_url="sqlite://", web_secret="x" * 32, rasa_token="t"))
+    for route in app.routes:
+        path = getattr(route, "path", "")
+        if not path.startswith("/api/") or path in ("/api/openapi.json", "/api/docs"):
+            continue
+        for method in sorted(getattr(route, "methods", ()) - {"HEAD", "OPTIONS"}):
+            yield method, re.sub(r"\{[^}]+\}", "1", path)
+
+
+PUBLIC = {("POST", "/api/session"), ("DELETE", "/api/session")}
+
+
+def test_health_and_console_page(web) -> None:
+    assert requests.get(f"{web.url}/health").json() == {"status": "ok"}
+    page = requests.get(f"{web.url}/agent")
+    assert page.status_code == 200 and "Agent console" in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
+    schema = requests.get(f"{web.url}/api/openapi.json").json()
+    assert "/api/handoffs/{pk}/claim" in schema["paths"]
+
+
+def test_every_route_refuses_strangers_and_wrong_roles(web) -> None:
+    web.add_user("eddie", "editor")
+    stranger = web.client()
+    editor = web.client("eddie")
+    checked = 0
+    for method, path in api_routes():
+        if (method, path) in PUBLIC:
+            continue
+        body = {} if method in ("POST", "PUT", "PATCH") else None
+        assert stranger.request(method, web.url + path, json=body).status_code == 401, path
+        if path != "/api/session":
+            assert editor.request(method, web.url + path, json=body).status_code == 403, path
+        checked += 1
+    assert checked >= 8
+
+
+def test_sign_in_out_and_wrong_password(web) -> None:
+    web.add_user("ona", "agent")
+    http = requests.Session()
+    wrong = http.post(f"{web.url}/api/session", json={"username": "ona", "password": "nope"})
+    assert wrong.status_code == 401 and wrong.json()["detail"] == "wrong username or password"
+    assert (
+        http.post(f"{web.url}/api/session", json={"username": "ona", "password": PASSWORD}).json()[
+            "display_name"
+        ]
+        == "Ona"
+    )
+    cookie = http.cookies.get("amberline_session")
+    assert cookie and PASSWORD not in cookie
+    assert http.get(f"{web.url}/api/session").json()["username"] == "ona"
+    http.delete(f"{web.url}/api/session")
+    assert http.get(f"{web.url}/api/session").status_code == 401
+
+
+def test_forged_cookie_is_refused(web) -> None:
+    http = requests.Session()
+    http.cookies.set("amberline_session", "eyJ1c2VyIjogeyJwayI6IDF9fQ==.forged.sig")
+    assert http.get(f"{web.url}/api/session").status_code == 401
+
+
+def test_queue_lists_waiting_customers_best_first(web) -> None:
+    web.add_user("ona", "agent")
+    first = queued(web, "c1")
+    urgent = queued(web, "c2", priority=2)
+    listed = web.client("ona").get(f"{web.url}/api/handoffs?view=queued").json()
+    assert [h["id"] for h in listed] == [urgent, first]
+    assert listed[0]["position"] == 1 and listed[1]["position"] == 2
+    assert listed[1]["summary"].startswith("Wants:")
+    assert listed[0]["waiting_seconds"] >= 0
+
+
+def test_two_agents_claim_at_once_exactly_one_wins(web) -> None:
+    pk = queued(web)
+    web.add_user("ona", "agent")
+    web.add_user("jonas", "agent")
+    clients = [web.client("ona"), web.client("jonas")]
+    barrier = threading.Barrier(2)
+    codes = []
+
+    def claim(http) -> None:
+        barrier.wait()
+        codes.append(http.post(f"{web.url}/api/handoffs/{pk}/claim").status_code)
+
+    threads = [threading.Thread(target=claim, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(codes) == [200, 409]
+    with db.session_scope(db.make_engine(web.database_url)) as session:
+        assert (
+            session.execute(
+                select(func.count(HandoffEvent.pk)).where(HandoffEvent.action == "claim")
+            ).scalar_one()
+            == 1
+        )
+        assert session.get(Handoff, pk).status == "assigned"
+
+
+def test_the_loser_is_told_who_has_it(web) -> None:
+    pk = queued(web)
+    web.add_user("ona", "agent")
+    web.add_user("jonas", "agent")
+    ona, jonas = web.client("ona"), web.client("jonas")
+    claimed = ona.post(f"{web.url}/api/handoffs/{pk}/claim").json()
+    assert claimed["status"] == "assigned"
+    assert claimed["customer_told"] is False  # no Rasa server behind this web app
+    late = jonas.post(f"{web.url}/api/handoffs/{pk}/claim")
+    assert late.status_code == 409 and "assigned" in late.json()["detail"]
+    # Only the owner may write, hand back or resolve.
+    assert (
+        jonas.post(f"{web.url}/api/handoffs/{pk}/messages", json={"text": "hi"}).status_code == 409
+    )
+    assert jonas.post(f"{web.url}/api/handoffs/{pk}/hand-back", json={}).status_code == 409
+
+
+def test_a_message_that_cannot_be_delivered_says_so(web) -> None:
+    pk = queued(web)
+    web.add_user("ona", "agent")
+    ona = web.client("ona")
+    ona.post(f"{web.url}/api/handoffs/{pk}/claim")
+    reply = ona.post(f"{web.url}/api/handoffs/{pk}/messages", json={"text": "Hello!"})
+    assert reply.status_code == 503 and "not delivered" in reply.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"text": ""}, {"text": "   "}, {"text": "x" * 5000}, {"words": "hi"}, ["not", "an", "object"]],
+)
+def test_bad_replies_get_a_clear_422(web, body) -> None:
+    pk = queued(web)
+    web.add_user("ona", "agent")
+    ona = web.client("ona")
+    ona.post(f"{web.url}/api/handoffs/{pk}/claim")
+    reply = ona.post(f"{web.url}/api/handoffs/{pk}/messages", json=body)
+    assert reply.status_code == 422 and reply.json()["detail"] == "invalid input"
+
+
+def test_invalid_json_and_hostile_ids(web) -> None:
+    web.add_user("ona", "agent")
+    ona = web.client("ona")
+    broken = ona.post(
+        f"{web.url}/api/session", data="{not json", headers={"Content-Type": "application/json"}
+    )
+    assert broken.status_code == 422
+    assert ona.get(f"{web.url}/api/handoffs/999999").status_code == 404
+    assert ona.get(f"{web.url}/api/handoffs/1%20OR%201=1").status_code == 422
+    assert ona.get(f"{web.url}/api/handoffs?view=<script>").status_code == 422
+    huge = ona.post(f"{web.url}/api/session", json={"username": "a" * 10_000, "password": "x"})
+    assert huge.status_code == 422
+
+
+def test_resolve_a_queued_spam_conversation(web) -> None:
+    pk = queued(web)
+    web.add_user("ona", "agent")
+    ona = web.client("ona")
+    done = ona.post(f"{web.url}/api/handoffs/{pk}/resolve", json={"outcome": "spam"})
+    assert done.json()["status"] == "resolved"
+    bad = ona.post(f"{web.url}/api/handoffs/{pk}/resolve", json={"outcome": "whatever"})
+    assert bad.status_code == 422
+    closed = ona.get(f"{web.url}/api/handoffs?view=closed").json()
+    assert closed[0]["id"] == pk and closed[0]["status"] == "resolved"
+
+
+def test_presence_heartbeat(web) -> None:
+    web.add_user("ona", "agent")
+    ona = web.client("ona")
+    assert ona.post(f"{web.url}/api/presence", json={"presence": "online"}).json() == {
+        "presence": "online"
+    }
+    assert ona.post(f"{web.url}/api/presence", json={"presence": "dancing"}).status_code == 422
