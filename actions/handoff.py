@@ -14,7 +14,7 @@ import math
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import ConversationPaused, EventType, SlotSet
+from rasa_sdk.events import ConversationPaused, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from actions.common import ConversationAction, in_session, language_of
 from bot.handoff.config import get_config
 from bot.handoff.context import build_context
+from bot.handoff.detect import sensitive_topic, sounds_frustrated
 from bot.handoff.models import REASONS
 from bot.handoff.queue import agents_on_duty, customer_state, request_handoff
 from bot.kb.models import ArticleRating
@@ -33,9 +34,28 @@ DEFAULT_REASON = "asked_for_person"
 
 
 def handoff_reason(tracker: Tracker) -> str:
-    """The reason a button carried (e.g. after two misses), else "asked for a person"."""
+    """Why: the reason a button carried, else the trigger that fired, else "asked for a person"."""
     reason = next(tracker.get_latest_entity_values("handoff_reason"), None)
+    if reason not in REASONS:
+        reason = tracker.get_slot("handoff_reason")
     return reason if reason in REASONS else DEFAULT_REASON
+
+
+def trigger_in(text: str) -> Optional[str]:
+    """The handoff reason the customer's words call for at once (handoff.yml), or None."""
+    config = get_config()
+    if config.trigger_enabled("sensitive_topic") and sensitive_topic(
+        text, config.triggers.sensitive_topic.topics
+    ):
+        return "sensitive_topic"
+    if config.trigger_enabled("frustration") and sounds_frustrated(text):
+        return "frustration"
+    return None
+
+
+def hand_over(reason: str) -> List[EventType]:
+    """Events that start a handoff for ``reason`` right after the current action."""
+    return [SlotSet("handoff_reason", reason), FollowupAction("action_request_human")]
 
 
 def wait_words(seconds: Optional[float]) -> str:
@@ -139,7 +159,10 @@ class ActionRequestHuman(ConversationAction):
                 response="utter_handoff_offline", handoff_reference=state["reference"]
             )
         dispatcher.utter_message(json_message={"handoff": payload})
-        events: List[EventType] = [SlotSet("handoff_reference", state["reference"])]
+        events: List[EventType] = [
+            SlotSet("handoff_reference", state["reference"]),
+            SlotSet("handoff_reason", None),
+        ]
         if state["status"] in ("queued", "assigned"):
             # The queue or an agent owns the conversation now: the bot stays silent.
             events.append(ConversationPaused())

@@ -11,6 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from actions.common import (
     ConversationAction,
@@ -21,7 +22,9 @@ from actions.common import (
     off_loop,
     settings,
 )
+from actions.handoff import hand_over, trigger_in
 from bot.errors import ArticleNotFound
+from bot.handoff.config import get_config
 from bot.handoff.detect import asks_for_person
 from bot.kb import repository
 from bot.kb.answering import TUNED, Decision, Outcome, Thresholds, decide, understanding_of
@@ -80,8 +83,22 @@ async def utter_article(
 
 
 def utter_miss(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
-    """Admit not knowing; the second miss in a row offers a person."""
+    """Admit not knowing. After the configured misses in a row (handoff.yml, not_understood) a
+    person takes over; with that trigger off, the second miss offers one."""
     misses = int(tracker.get_slot("kb_misses") or 0) + 1
+    config = get_config()
+    if (
+        config.trigger_enabled("not_understood")
+        and misses >= config.triggers.not_understood.misses_in_a_row
+    ):
+        dispatcher.utter_message(response="utter_kb_not_found_handing_over")
+        dispatcher.utter_message(json_message={"kb_miss": {"count": misses}})
+        logger.info("conversation %s: miss %d, handing over", tracker.sender_id, misses)
+        return [
+            SlotSet("kb_misses", 0.0),
+            SlotSet("last_answer", None),
+            *hand_over("not_understood_twice"),
+        ]
     if misses >= MISSES_BEFORE_OFFERING_A_PERSON:
         dispatcher.utter_message(response="utter_kb_not_found_again")
     elif (tracker.latest_message.get("intent") or {}).get("name") == "out_of_scope":
@@ -112,6 +129,10 @@ class ActionAnswerFromKb(ConversationAction):
                 "conversation %s: request for a person caught by the safety net", tracker.sender_id
             )
             return [FollowupAction("action_request_human")]
+        trigger = trigger_in(text)
+        if trigger is not None:
+            logger.info("conversation %s: handoff trigger %s", tracker.sender_id, trigger)
+            return hand_over(trigger)
         try:
             index: KnowledgeIndex = await off_loop(live_index().index, language)
             signals = await off_loop(index.signals, text)
@@ -221,19 +242,32 @@ class ActionRecordFeedback(ConversationAction):
         if not isinstance(pending, dict) or "article_id" not in pending:
             dispatcher.utter_message(response="utter_kb_feedback_none")
             return []
-        try:
-            await in_session(
-                lambda session: repository.record_rating(
-                    session,
-                    conversation_id=tracker.sender_id,
-                    article_id=str(pending["article_id"]),
-                    language=str(pending.get("language") or language_of(tracker)),
-                    version=int(pending.get("version") or 0),
-                    helpful=helpful,
-                )
+
+        def record(session: Session) -> int:
+            repository.record_rating(
+                session,
+                conversation_id=tracker.sender_id,
+                article_id=str(pending["article_id"]),
+                language=str(pending.get("language") or language_of(tracker)),
+                version=int(pending.get("version") or 0),
+                helpful=helpful,
             )
+            session.flush()
+            return repository.unhelpful_ratings(session, tracker.sender_id)
+
+        unhelpful = 0
+        try:
+            unhelpful = await in_session(record)
         except SQLAlchemyError:
             logger.exception("conversation %s: rating not stored", tracker.sender_id)
+        config = get_config()
+        if (
+            not helpful
+            and config.trigger_enabled("negative_feedback")
+            and unhelpful >= config.triggers.negative_feedback.unhelpful_ratings
+        ):
+            dispatcher.utter_message(response="utter_kb_feedback_handing_over")
+            return [SlotSet("last_answer", None), *hand_over("negative_feedback")]
         dispatcher.utter_message(
             response="utter_kb_feedback_thanks" if helpful else "utter_kb_feedback_sorry"
         )

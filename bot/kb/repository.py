@@ -228,3 +228,15 @@ def record_rating(
     session.add(rating)
     session.flush()
     return rating
+
+
+def unhelpful_ratings(session: Session, conversation_id: str) -> int:
+    """How many answers this conversation rated "didn't help"."""
+    return int(
+        session.execute(
+            select(func.count(ArticleRating.pk)).where(
+                ArticleRating.conversation_id == conversation_id,
+                ArticleRating.helpful.is_(False),
+            )
+        ).scalar_one()
+    )

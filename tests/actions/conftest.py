@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
 from rasa_sdk import Tracker
@@ -94,3 +94,20 @@ def customs(dispatcher: CollectingDispatcher, key: str) -> List[Dict[str, Any]]:
 
 def responses(dispatcher: CollectingDispatcher) -> List[str]:
     return [m["response"] for m in dispatcher.messages if m.get("response")]
+
+
+@pytest.fixture
+def handoff_config(tmp_path, monkeypatch) -> Iterator[Callable[[Callable[[str], str]], None]]:
+    """Call with a function of handoff.yml's text: the actions then use the edited file."""
+    from bot.handoff.config import get_config
+
+    def use(edit: Callable[[str], str]) -> None:
+        path = tmp_path / "handoff.yml"
+        path.write_text(edit((PROJECT_ROOT / "handoff.yml").read_text()))
+        monkeypatch.setenv("BOT_HANDOFF_CONFIG", str(path))
+        get_config.cache_clear()
+
+    yield use
+    from bot.handoff.config import get_config as reset
+
+    reset.cache_clear()

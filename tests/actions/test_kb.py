@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from rasa_sdk.events import FollowupAction, SlotSet
 from sqlalchemy import select
 
@@ -60,13 +61,71 @@ async def test_uncovered_question_is_admitted(action_db, dispatcher) -> None:
     assert SlotSet("kb_misses", 1.0) in events
 
 
-async def test_second_miss_offers_a_person(action_db, dispatcher) -> None:
+async def test_second_miss_hands_over_to_a_person(action_db, dispatcher) -> None:
     tracker = make_tracker(
         "blah blah", intent="nlu_fallback", confidence=0.2, slots={"kb_misses": 1.0}
     )
-    await ActionAnswerFromKb().run(dispatcher, tracker, {})
-    assert responses(dispatcher) == ["utter_kb_not_found_again"]
+    events = await ActionAnswerFromKb().run(dispatcher, tracker, {})
+    assert responses(dispatcher) == ["utter_kb_not_found_handing_over"]
     assert customs(dispatcher, "kb_miss") == [{"count": 2}]
+    assert {
+        "event": "slot",
+        "name": "handoff_reason",
+        "value": "not_understood_twice",
+        "timestamp": None,
+    } in events
+    assert {"event": "followup", "name": "action_request_human", "timestamp": None} in events
+
+
+async def test_with_the_trigger_off_the_second_miss_offers_a_person(
+    action_db, dispatcher, handoff_config
+) -> None:
+    handoff_config(
+        lambda t: t.replace("not_understood: {enabled: true", "not_understood: {enabled: false")
+    )
+    tracker = make_tracker(
+        "blah blah", intent="nlu_fallback", confidence=0.2, slots={"kb_misses": 1.0}
+    )
+    events = await ActionAnswerFromKb().run(dispatcher, tracker, {})
+    assert responses(dispatcher) == ["utter_kb_not_found_again"]
+    assert not [e for e in events if e["event"] == "followup"]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("I will take you to court over this", "sensitive_topic"),
+        ("someone hacked my account and ordered a laptop", "sensitive_topic"),
+        ("I want you to delete all my personal data", "sensitive_topic"),
+        ("I want to file a formal complaint about the courier", "sensitive_topic"),
+        ("this is ridiculous, where is my refund", "frustration"),
+        ("WHERE IS MY ORDER", "frustration"),
+    ],
+)
+async def test_sensitive_and_angry_messages_go_to_a_person(
+    action_db, dispatcher, text, reason
+) -> None:
+    events = await ActionAnswerFromKb().run(dispatcher, make_tracker(text), {})
+    assert {"event": "slot", "name": "handoff_reason", "value": reason, "timestamp": None} in events
+    assert {"event": "followup", "name": "action_request_human", "timestamp": None} in events
+
+
+async def test_a_question_about_a_sensitive_process_is_answered(action_db, dispatcher) -> None:
+    tracker = make_tracker(
+        "how do I make a GDPR request", ranking={"gdpr-data-request": 0.9}, confidence=0.99
+    )
+    await ActionAnswerFromKb().run(dispatcher, tracker, {})
+    assert customs(dispatcher, "kb_answer")[0]["article_id"] == "gdpr-data-request"
+
+
+async def test_triggers_can_be_switched_off(action_db, dispatcher, handoff_config) -> None:
+    handoff_config(
+        lambda t: t.replace("frustration: {enabled: true}", "frustration: {enabled: false}")
+    )
+    events = await ActionAnswerFromKb().run(
+        dispatcher, make_tracker("this is ridiculous, where is my refund"), {}
+    )
+    assert not [e for e in events if e["event"] == "followup"]
 
 
 async def test_grey_zone_offers_candidates_as_buttons(action_db, dispatcher) -> None:
@@ -146,3 +205,13 @@ async def test_missed_request_for_a_person_is_honoured(action_db, dispatcher) ->
     events = await ActionAnswerFromKb().run(dispatcher, make_tracker("agent please"), {})
     assert FollowupAction("action_request_human") in events
     assert dispatcher.messages == []
+
+
+async def test_the_second_unhelpful_answer_brings_in_a_person(action_db, dispatcher) -> None:
+    for article in ("gift-cards", "return-policy"):
+        pending = {"article_id": article, "version": 1, "language": "en", "confidence": 0.9}
+        tracker = make_tracker("/deny", intent="deny", slots={"last_answer": pending})
+        events = await ActionRecordFeedback().run(dispatcher, tracker, {})
+    assert responses(dispatcher) == ["utter_kb_feedback_sorry", "utter_kb_feedback_handing_over"]
+    assert SlotSet("handoff_reason", "negative_feedback") in events
+    assert FollowupAction("action_request_human") in events

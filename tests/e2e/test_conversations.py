@@ -64,16 +64,21 @@ def test_vague_question_gets_a_clarification(stack, sender) -> None:
     assert answer["article_id"] == suggestions[0]["article_id"] and answer["chosen"]
 
 
-def test_unknown_question_then_a_second_miss_offers_a_person(stack, sender) -> None:
+def test_unknown_question_then_a_second_miss_brings_in_a_person(stack, sender) -> None:
     first = stack.say(sender, "What will the weather be in Riga tomorrow?")
     assert custom(first, "kb_answer") is None
     assert custom(first, "kb_miss") == {"count": 1}
     second = stack.say(sender, "who won the football match yesterday")
     assert custom(second, "kb_miss") == {"count": 2}
-    offer = [b for b in buttons(second) if b["payload"].startswith("/request_human")]
-    assert offer
-    handoff = custom(stack.say(sender, offer[0]["payload"]), "handoff")
-    assert handoff["reason"] == "not_understood_twice"
+    handoff = custom(second, "handoff")
+    assert handoff["reason"] == "not_understood_twice" and handoff["reference"].startswith("H-")
+    # Nobody of the English team is online in this stack: the customer is told how to reach us.
+    assert handoff["status"] == "offline"
+
+
+def test_a_legal_threat_goes_straight_to_a_person(stack, sender) -> None:
+    handoff = custom(stack.say(sender, "I will sue you if I don't get my money back"), "handoff")
+    assert handoff["reason"] == "sensitive_topic"
 
 
 def test_request_for_a_person_is_recorded_with_context(stack, sender) -> None:
