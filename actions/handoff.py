@@ -68,6 +68,13 @@ def wait_words(seconds: Optional[float]) -> str:
     return "about 1 minute" if minutes == 1 else f"about {minutes} minutes"
 
 
+def customer_key_of(context: Dict[str, Any]) -> Optional[str]:
+    """Who the customer is across conversations: their verified e-mail, else none."""
+    customer = context.get("customer") or {}
+    email = customer.get("email") if customer.get("verified") else None
+    return str(email).strip().lower() if email else None
+
+
 def open_handoff_for(
     session: Session, tracker: Tracker, reason: str, language: str
 ) -> Dict[str, Any]:
@@ -103,6 +110,7 @@ def open_handoff_for(
         team=team.name,
         priority=config.queue.priority_for(reason),
         queue=on_duty,
+        customer_key=customer_key_of(context),
     )
     session.flush()
     state = customer_state(

@@ -1,6 +1,13 @@
 """Imports every table so that ``Base.metadata`` knows the whole schema."""
 
-from bot.handoff.models import Handoff, HandoffEvent  # noqa: F401
+from bot.handoff.models import (  # noqa: F401
+    Handoff,
+    HandoffEvent,
+    HandoffNote,
+    Survey,
+    WebhookDelivery,
+    WrongAnswerReport,
+)
 from bot.kb.models import Article, ArticleQuestion, ArticleRating, ArticleVersion  # noqa: F401
 from bot.orders.models import Order  # noqa: F401
 from bot.users import User  # noqa: F401

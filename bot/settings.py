@@ -56,6 +56,20 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     # Hours a console session lasts without activity.
     session_hours: float = 12.0
+    # E-mail (tickets): the SMTP server; unset: no e-mail, and none is promised to customers.
+    smtp_host: Optional[str] = None
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_user: Optional[str] = None
+    smtp_password: Optional[SecretStr] = None
+    mail_from: str = "support@amberline.example"
+    mail_from_name: str = "Amberline customer service"
+    # Where new tickets are announced to the team (unset: only in the agent console).
+    team_inbox: Optional[str] = None
+    # Outgoing webhook on handoff events (bot/handoff/webhooks.py); unset: none is sent.
+    webhook_url: Optional[str] = None
+    webhook_secret: Optional[SecretStr] = None
+    webhook_max_attempts: int = 8
 
     class Config:
         env_prefix = "BOT_"

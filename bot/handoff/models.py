@@ -8,7 +8,7 @@ can be computed later; the handoff row also keeps those times for quick reading.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import relationship
 from sqlalchemy.sql.schema import Column
 
@@ -57,6 +57,8 @@ class Handoff(Base):
     context = Column(JSON, nullable=False, default=dict)
     agent_id = Column(Integer, ForeignKey("users.pk"), nullable=True, index=True)
     customer_email = Column(String(320), nullable=True)
+    # Who the customer is across conversations: a verified e-mail, or the site's visitor id.
+    customer_key = Column(String(320), nullable=True, index=True)
     outcome = Column(String(64), nullable=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     queued_at = Column(UTCDateTime, nullable=True)
@@ -94,3 +96,65 @@ class HandoffEvent(Base):
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
     handoff = relationship("Handoff", back_populates="events")
+
+
+class HandoffNote(Base):
+    """An agent's internal note on a handoff (never shown to the customer)."""
+
+    __tablename__ = "handoff_notes"
+
+    pk = Column(Integer, primary_key=True)
+    handoff_pk = Column(Integer, ForeignKey("handoffs.pk"), nullable=False, index=True)
+    author_id = Column(Integer, ForeignKey("users.pk"), nullable=True)
+    author = Column(String(100), nullable=False)
+    text = Column(Text, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class Survey(Base):
+    """The customer's satisfaction after a conversation with a person: 1 to 5, a comment."""
+
+    __tablename__ = "surveys"
+    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="score"),)
+
+    pk = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    handoff_pk = Column(Integer, ForeignKey("handoffs.pk"), nullable=True, unique=True)
+    score = Column(Integer, nullable=False)
+    comment = Column(Text, nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class WrongAnswerReport(Base):
+    """An agent's "the bot got this wrong" on one of the bot's messages: work for the editors."""
+
+    __tablename__ = "wrong_answer_reports"
+
+    pk = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    handoff_pk = Column(Integer, ForeignKey("handoffs.pk"), nullable=True, index=True)
+    reporter_id = Column(Integer, ForeignKey("users.pk"), nullable=True)
+    bot_text = Column(Text, nullable=False)
+    customer_text = Column(Text, nullable=True)
+    article_id = Column(String(100), nullable=True)
+    comment = Column(Text, nullable=True)
+    status = Column(String(16), nullable=False, default="open")
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One handoff event to deliver to the configured webhook (an outbox: at least once)."""
+
+    __tablename__ = "webhook_deliveries"
+
+    pk = Column(Integer, primary_key=True)
+    # The idempotency key the receiver sees (header Idempotency-Key): the same on every retry.
+    event_id = Column(String(64), nullable=False, unique=True)
+    event_type = Column(String(64), nullable=False)
+    payload = Column(JSON, nullable=False)
+    status = Column(String(16), nullable=False, default="pending", index=True)
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    last_error = Column(Text, nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    delivered_at = Column(UTCDateTime, nullable=True)

@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.handoff import webhooks
 from bot.handoff.models import Handoff, HandoffEvent
 from bot.handoff.ownership import OPEN, InvalidTransition, Status, next_status
 from bot.timeutil import utcnow
@@ -56,6 +57,7 @@ def request_handoff(
     team: Optional[str] = None,
     priority: int = 0,
     queue: bool = True,
+    customer_key: Optional[str] = None,
 ) -> Tuple[Handoff, bool]:
     """Open a handoff; returns (handoff, created). A repeat returns the open one, refreshed.
 
@@ -89,6 +91,7 @@ def request_handoff(
         channel=channel,
         last_question=last_question,
         context=context,
+        customer_key=customer_key,
         created_at=now,
         queued_at=now if queue else None,
         closed_at=None if queue else now,
@@ -98,6 +101,7 @@ def request_handoff(
         with session.begin_nested():
             session.add(handoff)
             session.flush()
+            webhooks.enqueue(session, "request" if queue else "leave_message", handoff)
             session.add(
                 HandoffEvent(
                     handoff_pk=handoff.pk,
@@ -291,6 +295,7 @@ def apply(
     )
     session.flush()
     session.refresh(handoff)
+    webhooks.enqueue(session, action, handoff, note=note)
     return handoff
 
 

@@ -16,12 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.handoff import queue
+from bot.handoff.config import get_config
 from bot.handoff.context import transcript_of
-from bot.handoff.models import Handoff
+from bot.handoff.models import Handoff, HandoffNote, WrongAnswerReport
 from bot.handoff.ownership import InvalidTransition, Status
 from bot.handoff.rasa_api import RasaClient, RasaUnavailable
+from bot.mail import MailError, send_mail
 from bot.timeutil import utcnow
-from bot.users import PRESENCES, User
+from bot.users import PRESENCES, User, find_user
 from bot.web.auth import get_session, requires
 
 logger = logging.getLogger(__name__)
@@ -57,6 +59,8 @@ class HandoffSummary(BaseModel):
 class HandoffDetail(HandoffSummary):
     package: Dict[str, Any]
     events: List[Dict[str, Any]]
+    notes: List[Dict[str, Any]] = []
+    customer_email: Optional[str] = None
 
 
 class TranscriptLine(BaseModel):
@@ -181,6 +185,8 @@ def get_handoff(
     return {
         **summary_of(session, handoff, me),
         "package": handoff.context or {},
+        "notes": notes_of(session, handoff),
+        "customer_email": handoff.customer_email,
         "events": [
             {
                 "action": e.action,
@@ -323,8 +329,10 @@ def resume(request: Request, handoff: Handoff) -> bool:
             handoff.conversation_id,
             text=BACK_TO_BOT,
         )
+        survey = f"/api/conversations/{handoff.conversation_id}/survey"
         rasa_of(request).notify(
-            handoff.conversation_id, {"handoff": {"status": "bot", "reference": handoff.reference}}
+            handoff.conversation_id,
+            {"handoff": {"status": "bot", "reference": handoff.reference, "survey": survey}},
         )
         return True
     except RasaUnavailable:
@@ -340,3 +348,226 @@ def set_presence(
     me.presence = body.presence
     me.last_seen_at = utcnow()
     return {"presence": me.presence}
+
+
+class NoteText(BaseModel):
+    text: str = Field(..., min_length=1, max_length=4000)
+
+
+class Transfer(BaseModel):
+    agent: Optional[str] = Field(None, max_length=64, description="a colleague's username")
+    team: Optional[str] = Field(None, max_length=64, description="a team of handoff.yml")
+    note: Optional[str] = Field(None, max_length=2000, description="what the next person needs")
+
+    @validator("team", always=True)
+    def _one_target(cls, team: Optional[str], values: Dict[str, Any]) -> Optional[str]:  # noqa: N805
+        if bool(team) == bool(values.get("agent")):
+            raise ValueError("name either an agent or a team")
+        return team
+
+
+class WrongAnswer(BaseModel):
+    bot_text: str = Field(..., min_length=1, max_length=4000, description="the bot's message")
+    customer_text: Optional[str] = Field(None, max_length=4000)
+    article_id: Optional[str] = Field(None, max_length=100)
+    comment: Optional[str] = Field(None, max_length=2000)
+
+
+class EmailReply(BaseModel):
+    text: str = Field(..., min_length=1, max_length=20000)
+
+
+def notes_of(session: Session, handoff: Handoff) -> List[Dict[str, Any]]:
+    return [
+        {"author": n.author, "text": n.text, "time": n.created_at.isoformat()}
+        for n in session.execute(
+            select(HandoffNote).where(HandoffNote.handoff_pk == handoff.pk).order_by(HandoffNote.pk)
+        ).scalars()
+    ]
+
+
+@router.get("/handoffs/{pk}/notes")
+def list_notes(
+    pk: int, me: User = Depends(agent_only), session: Session = Depends(get_session)
+) -> List[Dict[str, Any]]:
+    """Internal notes on the handoff (never shown to the customer)."""
+    return notes_of(session, load(session, pk))
+
+
+@router.post("/handoffs/{pk}/notes")
+def add_note(
+    pk: int,
+    body: NoteText,
+    me: User = Depends(agent_only),
+    session: Session = Depends(get_session),
+) -> Dict[str, Any]:
+    """Add an internal note; later agents see it, also in the customer's next handoffs."""
+    handoff = load(session, pk)
+    session.add(
+        HandoffNote(handoff_pk=handoff.pk, author_id=me.pk, author=me.display_name, text=body.text)
+    )
+    return {"added": True}
+
+
+@router.post("/handoffs/{pk}/transfer")
+def transfer(
+    pk: int,
+    body: Transfer,
+    request: Request,
+    me: User = Depends(agent_only),
+    session: Session = Depends(get_session),
+) -> Dict[str, Any]:
+    """Pass the conversation to a colleague (who must be online with a free seat) or back to
+    a team's queue, with a note; the package and transcript travel with it."""
+    handoff = load(session, pk)
+    must_own(handoff, me)
+    try:
+        if body.agent:
+            colleague = find_user(session, body.agent)
+            if colleague is None or not colleague.active or not colleague.has_role("agent"):
+                raise HTTPException(status_code=404, detail="no such agent")
+            if colleague.presence != "online":
+                raise HTTPException(
+                    status_code=409, detail=f"{colleague.display_name} is not online"
+                )
+            if queue.load_of(session, [colleague.pk])[colleague.pk] >= colleague.capacity:
+                raise HTTPException(
+                    status_code=409, detail=f"{colleague.display_name} has no free seat"
+                )
+            queue.apply(
+                session, handoff, "transfer", actor=me, note=body.note,
+                data={"to_agent": colleague.username}, agent_id=colleague.pk,
+                assigned_at=utcnow(),
+            )  # fmt: skip
+            state = {"status": "assigned", "agent": colleague.display_name}
+            text = f"{me.display_name} has passed your chat to {colleague.display_name}."
+        else:
+            config = get_config()
+            try:
+                team = config.team(str(body.team))
+            except KeyError as error:
+                raise HTTPException(status_code=404, detail="no such team") from error
+            queue.apply(
+                session, handoff, "requeue", actor=me, note=body.note,
+                data={"to_team": team.name}, team=team.name, queued_at=utcnow(),
+            )  # fmt: skip
+            state = {"status": "queued", "reference": handoff.reference}
+            text = f"{me.display_name} has passed your chat to our {team.name} team; please wait."
+    except InvalidTransition as error:
+        raise conflict(error) from error
+    if body.note:
+        session.add(
+            HandoffNote(
+                handoff_pk=handoff.pk, author_id=me.pk, author=me.display_name, text=body.note
+            )
+        )
+    session.commit()
+    return {
+        "id": handoff.pk,
+        "status": handoff.status,
+        "customer_told": tell_customer(request, handoff.conversation_id, state, text),
+    }
+
+
+@router.get("/handoffs/{pk}/earlier")
+def earlier_conversations(
+    pk: int, me: User = Depends(agent_only), session: Session = Depends(get_session)
+) -> List[Dict[str, Any]]:
+    """The customer's earlier handoffs (same conversation or same known customer), with notes."""
+    handoff = load(session, pk)
+    same = Handoff.conversation_id == handoff.conversation_id
+    if handoff.customer_key:
+        same = same | (Handoff.customer_key == handoff.customer_key)
+    earlier = session.execute(
+        select(Handoff).where(same, Handoff.pk != handoff.pk).order_by(Handoff.pk.desc()).limit(20)
+    ).scalars()
+    return [
+        {**summary_of(session, h, me), "outcome": h.outcome, "notes": notes_of(session, h)}
+        for h in earlier
+    ]
+
+
+@router.get("/kb/search")
+def search_articles(
+    request: Request,
+    q: str = Query(..., min_length=1, max_length=500),
+    language: str = Query("en", pattern="^(en|lt|lv|pl)$"),
+    me: User = Depends(agent_only),
+) -> List[Dict[str, Any]]:
+    """Published articles for a query, best first, with their answer text to insert in a reply."""
+    from bot import db
+    from bot.kb import repository
+
+    index = request.app.state.kb_index.index(language)
+    found = index.search(q, k=5)
+    with db.session_scope(request.app.state.engine) as session:
+        results = []
+        for candidate in found:
+            article = repository.get_article(session, candidate.article_id, language)
+            results.append(
+                {
+                    "article_id": article.article_id,
+                    "title": article.title,
+                    "body": article.body,
+                    "version": article.version,
+                    "score": candidate.score,
+                }
+            )
+    return results
+
+
+@router.post("/handoffs/{pk}/wrong-answer")
+def report_wrong_answer(
+    pk: int,
+    body: WrongAnswer,
+    me: User = Depends(agent_only),
+    session: Session = Depends(get_session),
+) -> Dict[str, Any]:
+    """ "The bot got this wrong": recorded as work for the editors (their inbox)."""
+    handoff = load(session, pk)
+    report = WrongAnswerReport(
+        conversation_id=handoff.conversation_id,
+        handoff_pk=handoff.pk,
+        reporter_id=me.pk,
+        bot_text=body.bot_text,
+        customer_text=body.customer_text,
+        article_id=body.article_id,
+        comment=body.comment,
+        status="open",
+    )
+    session.add(report)
+    session.flush()
+    return {"id": report.pk, "status": "open"}
+
+
+@router.post("/handoffs/{pk}/email")
+def reply_by_email(
+    pk: int,
+    body: EmailReply,
+    request: Request,
+    me: User = Depends(agent_only),
+    session: Session = Depends(get_session),
+) -> Dict[str, Any]:
+    """Answer a ticket by e-mail to the address the customer left. 503 when it was not sent."""
+    handoff = load(session, pk)
+    if not handoff.customer_email:
+        raise HTTPException(status_code=409, detail="the customer left no e-mail address")
+    settings = request.app.state.settings
+    try:
+        send_mail(
+            settings,
+            to=handoff.customer_email,
+            subject=f"Your question to Amberline ({handoff.reference})",
+            body=f"{body.text}\n\n{me.display_name}\nAmberline customer service",
+        )
+    except MailError as error:
+        raise HTTPException(status_code=503, detail=f"not sent: {error}") from error
+    session.add(
+        HandoffNote(
+            handoff_pk=handoff.pk,
+            author_id=me.pk,
+            author=me.display_name,
+            text=f"E-mail to {handoff.customer_email}:\n{body.text}",
+        )
+    )
+    return {"sent": True}

@@ -24,12 +24,14 @@ from sqlalchemy.orm import Session
 from starlette.middleware.sessions import SessionMiddleware
 
 from bot import db
+from bot.handoff import webhooks
 from bot.handoff.config import get_config
 from bot.handoff.queue import customer_state, requeue_abandoned_by_agents
 from bot.handoff.rasa_api import RasaClient, RasaUnavailable
+from bot.kb.retrieval import LiveIndex
 from bot.settings import Settings, get_settings, rasa_token, web_secret
 from bot.users import User, authenticate
-from bot.web import agent_api
+from bot.web import agent_api, customer_api
 from bot.web.auth import current_user, get_session, sign_in, sign_out
 
 logger = logging.getLogger(__name__)
@@ -43,6 +45,37 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
+
+
+class WebhookHandoff(BaseModel):
+    id: int
+    reference: str = Field(..., example="H-000042")
+    conversation_id: str
+    status: str = Field(..., description="queued, assigned, resolved, returned, abandoned, ticket")
+    reason: str = Field(..., description="asked_for_person, not_understood_twice, ...")
+    language: str
+    team: Optional[str]
+    priority: int
+    agent: Optional[str] = Field(None, description="the agent's username")
+    last_question: Optional[str]
+    summary: Optional[str] = Field(None, description="three lines: wants, bot tried, why")
+    customer_email: Optional[str]
+    outcome: Optional[str]
+
+
+class WebhookEvent(BaseModel):
+    """The JSON body POSTed to BOT_WEBHOOK_URL for every handoff event."""
+
+    version: int = Field(1, description="payload version")
+    id: str = Field(..., description="the event's id; also the Idempotency-Key header")
+    type: str = Field(
+        ...,
+        description="handoff.requested, handoff.claimed, handoff.transferred, handoff.requeued, "
+        "handoff.handed_back, handoff.resolved, handoff.abandoned or handoff.ticket",
+    )
+    created_at: str
+    handoff: WebhookHandoff
+    note: Optional[str] = Field(None, description="the agent's note on the event, if any")
 
 
 class Credentials(BaseModel):
@@ -118,9 +151,13 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         every = min(15.0, get_config().queue.agent_timeout_seconds / 4)
-        task = asyncio.create_task(watch_agents(app, every))
+        tasks = [
+            asyncio.create_task(watch_agents(app, every)),
+            asyncio.create_task(webhooks.run_worker(app.state.engine, settings)),
+        ]
         yield
-        task.cancel()
+        for task in tasks:
+            task.cancel()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -133,6 +170,9 @@ def create_app(
     app.state.settings = settings
     app.state.engine = db.make_engine(settings.database_url)
     app.state.rasa = rasa or RasaClient(settings.rasa_url, rasa_token(settings))
+    # Knowledge-base search for agents: lexical and character n-grams (no embedding model in
+    # this process), refreshed when the articles change.
+    app.state.kb_index = LiveIndex(app.state.engine, use_embeddings=False)
     app.add_middleware(
         SessionMiddleware,
         secret_key=web_secret(settings),
@@ -192,7 +232,17 @@ def create_app(
         sign_out(request)
         return {"signed_in": False}
 
+    @app.webhooks.post("handoff-event")
+    def handoff_event(body: WebhookEvent) -> None:
+        """Sent to ``BOT_WEBHOOK_URL`` on every handoff event, at least once, retried with
+        exponential backoff. Headers: ``Idempotency-Key`` (the event id: de-duplicate on it),
+        ``X-Amberline-Event`` (the type), ``X-Amberline-Timestamp`` (Unix seconds) and, when
+        ``BOT_WEBHOOK_SECRET`` is set, ``X-Amberline-Signature: sha256=<hex>``, the HMAC-SHA256
+        of ``<timestamp>.<body>`` with the secret. Answer 2xx to acknowledge; 410 stops retries.
+        """
+
     app.include_router(agent_api.router)
+    app.include_router(customer_api.router)
 
     @app.get("/agent", include_in_schema=False)
     def console() -> FileResponse:

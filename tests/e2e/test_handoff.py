@@ -115,3 +115,37 @@ def test_a_second_request_while_queued_does_not_open_another(stack, sender, agat
     assert len(mine) == 1
     agata.post(f"{stack.web_url}/api/handoffs/{mine[0]['id']}/resolve", json={"outcome": "spam"})
     assert custom(stack.say(sender, "hello"), "handoff") is None
+
+
+def test_a_human_conversation_survives_a_restart_of_every_server(stack, sender, agata) -> None:
+    web = stack.web_url
+    stack.say(sender, "hello", metadata=POLISH)
+    stack.say(sender, "I want to talk to a person")
+    (item,) = [
+        h
+        for h in agata.get(f"{web}/api/handoffs?view=queued").json()
+        if h["conversation_id"] == sender
+    ]
+    agata.post(f"{web}/api/handoffs/{item['id']}/claim").raise_for_status()
+    agata.post(
+        f"{web}/api/handoffs/{item['id']}/messages", json={"text": "Before the restart"}
+    ).raise_for_status()
+
+    stack.restart()  # Rasa, the action server and the web app, all at once
+
+    # The agent's session, the ownership and the pause all survive: the bot stays silent.
+    waiting = stack.say(sender, "are you still there?")
+    assert texts(waiting) == "" and custom(waiting, "handoff")["agent"] == "Agata"
+    agata.post(f"{web}/api/presence", json={"presence": "online"}).raise_for_status()
+    agata.post(
+        f"{web}/api/handoffs/{item['id']}/messages", json={"text": "Yes, still here"}
+    ).raise_for_status()
+    lines = [
+        (line["author"], line["text"])
+        for line in agata.get(f"{web}/api/handoffs/{item['id']}/transcript").json()
+    ]
+    assert ("agent", "Before the restart") in lines
+    assert ("customer", "are you still there?") in lines
+    assert lines[-1] == ("agent", "Yes, still here")
+    agata.post(f"{web}/api/handoffs/{item['id']}/resolve", json={"outcome": "solved"})
+    assert custom(stack.say(sender, "hello"), "handoff") is None

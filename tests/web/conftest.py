@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
 import pytest
 import requests
@@ -48,13 +48,14 @@ class Web:
             )
 
 
-def serve(database_url: str, rasa_url: str, rasa_token: str) -> Iterator[str]:
+def serve(database_url: str, rasa_url: str, rasa_token: str, **overrides: Any) -> Iterator[str]:
     """Run the web app until the generator is closed; yields its URL."""
     settings = Settings(
         database_url=database_url,
         rasa_url=rasa_url,
         rasa_token=rasa_token,
         web_secret="test-secret-" + "x" * 20,
+        **overrides,
     )
     app = create_app(settings, rasa=RasaClient(rasa_url, rasa_token, attempts=2, backoff=0.05))
     port = free_port()

@@ -1,0 +1,248 @@
+"""The customer's side of a handoff, for what Rasa's channels do not carry: the state of the
+handoff, leaving the queue, leaving a message with an e-mail address, and the satisfaction survey.
+
+The conversation id is the customer's key: the widget makes it random and keeps it (a socket.io
+session id), so that nobody else can guess it. Nothing here returns another customer's data: a
+conversation's own handoff state, nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Dict, Optional
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from pydantic import BaseModel, Field, validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.handoff import queue
+from bot.handoff.config import get_config
+from bot.handoff.context import build_context
+from bot.handoff.models import Handoff, HandoffNote, Survey
+from bot.handoff.ownership import InvalidTransition, Status
+from bot.handoff.rasa_api import RasaClient, RasaUnavailable
+from bot.mail import MailError, mail_configured, send_mail
+from bot.web.auth import get_session
+
+logger = logging.getLogger(__name__)
+router = APIRouter(prefix="/api/conversations", tags=["customer"])
+EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']{1,255}\.[a-z]{2,}$", re.IGNORECASE)
+ConversationId = Path(..., min_length=1, max_length=128, description="the conversation's id")
+
+
+class TicketRequest(BaseModel):
+    email: str = Field(..., max_length=320, description="where the team will answer")
+    message: Optional[str] = Field(None, max_length=4000, description="anything to add")
+
+    @validator("email")
+    def _email(cls, value: str) -> str:  # noqa: N805
+        value = value.strip()
+        if not EMAIL.match(value):
+            raise ValueError("an e-mail address such as name@example.com")
+        return value
+
+
+class SurveyAnswer(BaseModel):
+    score: int = Field(..., ge=1, le=5, description="1 (very bad) to 5 (very good)")
+    comment: Optional[str] = Field(None, max_length=2000)
+
+
+def rasa_of(request: Request) -> RasaClient:
+    return request.app.state.rasa
+
+
+def state_of(session: Session, conversation_id: str) -> Dict[str, Any]:
+    state = queue.open_customer_state(session, conversation_id, get_config())
+    return state if state is not None else {"status": "bot"}
+
+
+@router.get("/{conversation_id}/handoff")
+def handoff_state(
+    conversation_id: str = ConversationId, session: Session = Depends(get_session)
+) -> Dict[str, Any]:
+    """The conversation's handoff as the customer sees it: queued (position, wait), assigned
+    (the agent's name), or ``bot`` when no person owns it."""
+    return state_of(session, conversation_id)
+
+
+@router.post("/{conversation_id}/leave")
+def leave_queue(
+    request: Request,
+    conversation_id: str = ConversationId,
+    session: Session = Depends(get_session),
+) -> Dict[str, Any]:
+    """The customer leaves the queue (recorded as abandoned); the bot is back."""
+    handoff = queue.open_handoff(session, conversation_id)
+    if handoff is None or handoff.status != Status.QUEUED.value:
+        raise HTTPException(status_code=409, detail="you are not waiting in the queue")
+    try:
+        queue.apply(session, handoff, "leave", actor_name="customer")
+    except InvalidTransition as error:
+        raise HTTPException(status_code=409, detail=str(error)) from error
+    session.commit()
+    told = resume(request, conversation_id, "You've left the queue. I'm here if you need anything.")
+    return {"status": "abandoned", "reference": handoff.reference, "customer_told": told}
+
+
+def resume(request: Request, conversation_id: str, text: str) -> bool:
+    try:
+        rasa_of(request).resume(conversation_id, text=text)
+        return True
+    except RasaUnavailable:
+        logger.warning("conversation %s: not resumed in Rasa", conversation_id)
+        return False
+
+
+def package_from_rasa(request: Request, conversation_id: str) -> Dict[str, Any]:
+    """The handoff package from the conversation as Rasa has it (a minimal one if unreachable)."""
+    try:
+        tracker = rasa_of(request).tracker(conversation_id)
+    except RasaUnavailable:
+        tracker = {}
+    slots = tracker.get("slots") or {}
+    return build_context(
+        tracker.get("events") or [],
+        conversation_id=conversation_id,
+        reason="asked_for_person",
+        slots=slots,
+        language=str(slots.get("language") or "en"),
+    )
+
+
+@router.post("/{conversation_id}/ticket")
+def leave_a_message(
+    body: TicketRequest,
+    request: Request,
+    conversation_id: str = ConversationId,
+    session: Session = Depends(get_session),
+) -> Dict[str, Any]:
+    """Leave a message for the team with an e-mail address: a ticket with the whole package.
+
+    From the queue (the wait is long) the customer leaves it; when nobody is on duty the
+    conversation's ticket gets the address. Refused (409) while an agent is in the chat.
+    """
+    settings = request.app.state.settings
+    handoff = queue.open_handoff(session, conversation_id)
+    if handoff is not None and handoff.status == Status.ASSIGNED.value:
+        raise HTTPException(status_code=409, detail="a person is with you in the chat now")
+    resumed = False
+    if handoff is not None:  # queued
+        try:
+            queue.apply(
+                session,
+                handoff,
+                "leave_message",
+                actor_name="customer",
+                note=body.message,
+                customer_email=body.email,
+            )
+        except InvalidTransition as error:
+            raise HTTPException(status_code=409, detail=str(error)) from error
+        resumed = True
+    else:
+        context = package_from_rasa(request, conversation_id)
+        config = get_config()
+        team = config.route(reason="asked_for_person", language=context["language"])
+        handoff, _ = queue.request_handoff(
+            session,
+            conversation_id=conversation_id,
+            reason=context["reason"],
+            language=context["language"],
+            channel=context["channel"],
+            last_question=context["last_question"],
+            context=context,
+            team=team.name,
+            queue=False,
+        )
+        handoff.customer_email = body.email
+        if body.message:
+            session.add(HandoffNote(handoff_pk=handoff.pk, author="customer", text=body.message))
+    session.commit()
+    confirmed = notify_by_mail(settings, handoff, body)
+    text = (
+        f"Thank you. Our team will answer you at {body.email} (reference {handoff.reference})."
+        + (" We've sent you a confirmation." if confirmed else "")
+    )
+    told = resume(request, conversation_id, text) if resumed else False
+    if not resumed:
+        try:
+            rasa_of(request).send_as_person(
+                conversation_id,
+                text,
+                author="system",
+                display_name="",
+                custom={"handoff": {"status": "ticket", "reference": handoff.reference}},
+            )
+            told = True
+        except RasaUnavailable:
+            told = False
+    return {
+        "status": "ticket",
+        "reference": handoff.reference,
+        "email_confirmation": confirmed,
+        "customer_told": told,
+    }
+
+
+def notify_by_mail(settings: Any, handoff: Handoff, body: TicketRequest) -> bool:
+    """Confirm to the customer and alert the team; False when the confirmation was not sent."""
+    if not mail_configured(settings):
+        return False
+    summary = (handoff.context or {}).get("summary") or ""
+    try:
+        send_mail(
+            settings,
+            to=body.email,
+            subject=f"We've got your message ({handoff.reference})",
+            body=(
+                "Hello,\n\nthank you for your message to Amberline customer service. A person from"
+                f" our team will answer you at this address. Your reference is {handoff.reference}."
+                "\n\nAmberline customer service"
+            ),
+        )
+    except MailError:
+        logger.exception("ticket %s: confirmation not sent", handoff.reference)
+        return False
+    if settings.team_inbox:
+        try:
+            send_mail(
+                settings,
+                to=settings.team_inbox,
+                subject=f"New ticket {handoff.reference} ({handoff.language})",
+                body=f"{summary}\n\nCustomer: {body.email}\n\n{body.message or ''}",
+                reply_to=body.email,
+            )
+        except MailError:
+            logger.exception("ticket %s: team not alerted", handoff.reference)
+    return True
+
+
+@router.post("/{conversation_id}/survey")
+def answer_survey(
+    body: SurveyAnswer,
+    conversation_id: str = ConversationId,
+    session: Session = Depends(get_session),
+) -> Dict[str, Any]:
+    """The satisfaction survey after a conversation with a person (answering again updates it)."""
+    handoff = session.execute(
+        select(Handoff)
+        .where(
+            Handoff.conversation_id == conversation_id,
+            Handoff.status.in_((Status.RESOLVED.value, Status.RETURNED.value)),
+            Handoff.agent_id.is_not(None),
+        )
+        .order_by(Handoff.pk.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if handoff is None:
+        raise HTTPException(status_code=404, detail="no conversation with a person to rate")
+    survey = session.execute(
+        select(Survey).where(Survey.handoff_pk == handoff.pk)
+    ).scalar_one_or_none()
+    if survey is None:
+        survey = Survey(conversation_id=conversation_id, handoff_pk=handoff.pk, score=body.score)
+        session.add(survey)
+    survey.score, survey.comment = body.score, body.comment
+    return {"reference": handoff.reference, "score": body.score}

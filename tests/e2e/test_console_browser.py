@@ -1,0 +1,306 @@
+"""The agent console in a real browser (Debian's chromium driven by Playwright, headless) against
+the running stack: sign-in, the queue, claim, talking, hand back, escaping of what customers
+write, and the claim race between two agents.
+
+The customer talks over Rasa's REST channel (stack.say); the agent only through the page. The
+agents are Polish-speaking members of the Polish team and every customer here writes with the
+language "pl", so the other end-to-end tests, which expect nobody online for their customers,
+are unaffected. Screenshots of the main steps go to results/screenshots/.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Callable, Dict, Iterator, List, Tuple
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from bot import db
+from bot.settings import PROJECT_ROOT
+from bot.users import create_user, find_user
+from tests.e2e.conftest import custom, texts
+
+pytestmark = pytest.mark.e2e
+POLISH = {"language": "pl"}  # only this file's Polish agents can take these customers
+PASSWORD = "a long enough password"
+TIMEOUT = 10_000  # ms: the console polls the queue every 2 s and the open chat every 1.5 s
+SCREENSHOTS = PROJECT_ROOT / "results" / "screenshots"
+AGENTS = {"e2e-pw-ola": "Ola", "e2e-pw-piotr": "Piotr"}
+
+
+def chromium_path() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        pytest.skip(
+            "no chromium on the PATH: install Debian's (`apt-get install chromium`); CI does"
+        )
+    return found
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless chromium for the whole file (Playwright's own browsers are not downloaded)."""
+    path = chromium_path()
+    expect.set_options(timeout=TIMEOUT)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=path, headless=True, args=["--no-sandbox"]
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def shoot() -> Callable[[Page, str], Path]:
+    """Save a screenshot of the page as a test artefact: results/screenshots/<name>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def save(page: Page, name: str) -> Path:
+        path = SCREENSHOTS / f"console-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return save
+
+
+@pytest.fixture(scope="module")
+def agents(stack) -> Iterator[Dict[str, str]]:
+    """This file's agents in the stack's database (username: display name); offline after."""
+    engine = db.make_engine(stack.database_url)
+    with db.session_scope(engine) as session:
+        for username, name in AGENTS.items():
+            if find_user(session, username) is None:
+                create_user(
+                    session,
+                    username=username,
+                    password=PASSWORD,
+                    display_name=name,
+                    teams=["support-poland"],
+                    languages=["pl"],
+                )
+    yield AGENTS
+    with db.session_scope(engine) as session:  # whatever happened, nobody stays on duty
+        for username in AGENTS:
+            find_user(session, username).presence = "offline"
+    engine.dispose()
+
+
+def presence_of(stack, username: str) -> str:
+    engine = db.make_engine(stack.database_url)
+    try:
+        with db.session_scope(engine) as session:
+            return find_user(session, username).presence
+    finally:
+        engine.dispose()
+
+
+def open_console(browser: Browser, stack) -> Tuple[BrowserContext, Page, List[str]]:
+    """A fresh browser context on /agent; the list collects any dialog or uncaught error."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    problems: List[str] = []
+
+    def on_dialog(dialog) -> None:
+        problems.append(f"dialog opened: {dialog.type} {dialog.message!r}")
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.goto(f"{stack.web_url}/agent")
+    return context, page, problems
+
+
+def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
+    """Through the login form; returns once the console has reported the agent online."""
+    page.get_by_label("Username", exact=True).fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    with page.expect_response(lambda r: r.url.endswith("/api/presence") and r.ok):
+        page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#desk")).to_be_visible()
+
+
+def sign_out(page: Page) -> None:
+    with page.expect_response(lambda r: r.url.endswith("/api/session")):
+        page.get_by_role("button", name="Sign out").click()
+    expect(page.locator("#login")).to_be_visible()
+
+
+@pytest.fixture
+def console(browser: Browser, stack, agents) -> Iterator[Callable[[str], Tuple[Page, List[str]]]]:
+    """Open the console signed in as one of ``agents``; each is signed out (offline) after the
+    test through the page's Sign out button, and no dialog or page error may have occurred."""
+    opened: List[Tuple[str, BrowserContext, Page, List[str]]] = []
+
+    def open_as(username: str) -> Tuple[Page, List[str]]:
+        context, page, problems = open_console(browser, stack)
+        opened.append((username, context, page, problems))
+        sign_in(page, username)
+        return page, problems
+
+    yield open_as
+    for username, context, page, problems in opened:
+        if page.locator("#logout").is_visible():
+            sign_out(page)
+        context.close()
+        assert presence_of(stack, username) == "offline"
+        assert problems == []
+
+
+def ask_for_a_person(stack, sender: str) -> Dict[str, object]:
+    stack.say(sender, "dzień dobry", metadata=POLISH)
+    joined = custom(stack.say(sender, "I want to talk to a person"), "handoff")
+    assert joined and joined["status"] == "queued", joined
+    return joined
+
+
+def test_signing_in_puts_the_agent_online(browser, stack, agents, shoot) -> None:
+    context, page, problems = open_console(browser, stack)
+    try:
+        expect(page.locator("#login")).to_be_visible()
+        expect(page.locator("#desk")).to_be_hidden()
+        sign_in_error = page.locator("#login-error")
+
+        page.get_by_label("Username", exact=True).fill("e2e-pw-ola")
+        page.get_by_label("Password", exact=True).fill("not the password at all")
+        page.get_by_role("button", name="Sign in").click()
+        expect(sign_in_error).to_have_text("wrong username or password")
+        expect(page.locator("#desk")).to_be_hidden()
+        shoot(page, "01-wrong-password")
+        assert presence_of(stack, "e2e-pw-ola") == "offline"
+
+        sign_in(page, "e2e-pw-ola")
+        expect(page.locator("#login")).to_be_hidden()
+        expect(sign_in_error).to_have_text("")
+        expect(page.locator("#me-name")).to_have_text("Ola")
+        expect(page.get_by_label("Your presence")).to_have_value("online")
+        shoot(page, "02-desk")
+        session = page.request.get(f"{stack.web_url}/api/session").json()  # the page's cookie
+        assert session["username"] == "e2e-pw-ola" and session["presence"] == "online"
+        assert presence_of(stack, "e2e-pw-ola") == "online"
+
+        sign_out(page)
+        expect(page.locator("#desk")).to_be_hidden()
+        assert presence_of(stack, "e2e-pw-ola") == "offline"
+        assert page.request.get(f"{stack.web_url}/api/session").status == 401
+        assert problems == []
+    finally:
+        context.close()
+
+
+def test_the_agent_takes_the_customer_talks_and_hands_back(stack, sender, console, shoot) -> None:
+    page, _ = console("e2e-pw-ola")
+    joined = ask_for_a_person(stack, sender)
+    reference = str(joined["reference"])
+
+    waiting = page.locator("#queue button", has_text=reference)
+    expect(waiting).to_be_visible()
+    expect(page).to_have_title(re.compile(r"^\(1\) Agent console"))
+    expect(page.locator("#queue-count")).to_have_text("1")
+    shoot(page, "03-queued")
+
+    waiting.click()
+    expect(page.locator("#chat-title")).to_have_text(f"{reference} · queued")
+    expect(page.locator("#summary")).to_contain_text("Wants:")
+    expect(page.locator("#reply")).to_be_disabled()
+    page.get_by_role("button", name="Claim").click()
+    expect(page.locator("#chat-title")).to_have_text(f"{reference} · assigned")
+    expect(page.locator("#chat-meta")).to_contain_text("with Ola")
+    expect(page.locator("#mine button", has_text=reference)).to_be_visible()
+    expect(page.locator("#queue button", has_text=reference)).to_have_count(0)
+    expect(page).to_have_title(re.compile(r"^Agent console"))
+
+    reply = "Cześć, tu Ola. W czym mogę pomóc?"
+    box = page.get_by_label("Reply to the customer")
+    expect(box).to_be_enabled()
+    box.fill(reply)
+    box.press("Enter")
+    expect(page.locator("#transcript li.agent")).to_contain_text(reply)
+    expect(box).to_have_value("")
+    expect(page.locator("#chat-error")).to_have_text("")
+    events = stack.tracker(sender)["events"]
+    assert any(
+        e.get("event") == "bot"
+        and e.get("text") == reply
+        and (e.get("metadata") or {}).get("author") == "agent"
+        for e in events
+    )
+
+    assert texts(stack.say(sender, "Mój blender przyszedł zepsuty")) == ""  # for the agent only
+    expect(page.locator("#transcript li.customer").last).to_contain_text(
+        "Mój blender przyszedł zepsuty"
+    )
+    shoot(page, "04-talking")
+
+    page.get_by_role("button", name="Hand back to the bot").click()
+    expect(page.locator("#chat-title")).to_have_text(f"{reference} · returned")
+    expect(page.get_by_role("button", name="Hand back to the bot")).to_be_disabled()
+    expect(page.locator("#mine button")).to_have_count(0)
+    shoot(page, "05-handed-back")
+    again = stack.say(sender, "hello")
+    assert "virtual assistant" in texts(again) and custom(again, "handoff") is None
+
+
+def test_what_customers_write_is_shown_as_text_never_run(stack, sender, console, shoot) -> None:
+    page, problems = console("e2e-pw-ola")
+    stack.say(sender, "<img src=x onerror=alert(1)>", metadata=POLISH)
+    joined = custom(stack.say(sender, "I want to talk to a person"), "handoff")
+    assert joined and joined["status"] == "queued", joined
+    stack.say(sender, "javascript:alert(1)")
+    stack.say(sender, '"><script>alert(2)</script>')
+
+    page.locator("#queue button", has_text=str(joined["reference"])).click()
+    customer = page.locator("#transcript li.customer")
+    expect(customer.filter(has_text="<img src=x onerror=alert(1)>")).to_have_count(1)
+    expect(customer.filter(has_text="javascript:alert(1)")).to_have_count(1)
+    expect(customer.filter(has_text='"><script>alert(2)</script>')).to_have_count(1)
+    expect(page.locator("#transcript img")).to_have_count(0)
+    expect(page.locator("#transcript a, #transcript script")).to_have_count(0)
+    expect(page.locator("img")).to_have_count(0)  # nowhere on the page (queue, summary, context)
+    shoot(page, "06-escaped")
+    assert problems == []
+
+    page.get_by_label("Outcome").select_option("spam")
+    page.get_by_role("button", name="Resolve").click()
+    expect(page.locator("#chat-title")).to_contain_text("resolved")
+
+
+def test_two_agents_claim_at_once_and_only_one_gets_it(stack, sender, console, shoot) -> None:
+    ola, _ = console("e2e-pw-ola")
+    piotr, _ = console("e2e-pw-piotr")
+    reference = str(ask_for_a_person(stack, sender)["reference"])
+    for page in (ola, piotr):
+        page.locator("#queue button", has_text=reference).click()
+        expect(page.locator("#chat-title")).to_have_text(f"{reference} · queued")
+        expect(page.get_by_role("button", name="Claim")).to_be_enabled()
+
+    # Both buttons are clicked at the same instant (both pages share this machine's clock); a
+    # Playwright click after another would let the second page's polling disable its button.
+    at = ola.evaluate("Date.now()") + 300
+    for page in (ola, piotr):
+        page.evaluate(
+            "at => setTimeout(() => document.getElementById('claim').click(), at - Date.now())",
+            at,
+        )
+    for page in (ola, piotr):
+        expect(page.locator("#chat-title")).to_have_text(f"{reference} · assigned")
+
+    winners = []
+    for name, page in (("Ola", ola), ("Piotr", piotr)):
+        expect(page.locator("#chat-meta")).to_contain_text("with ")
+        if page.get_by_role("button", name="Hand back to the bot").is_enabled():
+            winners.append((name, page))
+    assert len(winners) == 1, winners
+    winner_name, winner = winners[0]
+    loser = piotr if winner is ola else ola
+    expect(winner.locator("#chat-error")).to_have_text("")
+    expect(winner.locator("#chat-meta")).to_contain_text(f"with {winner_name}")
+    expect(loser.locator("#chat-error")).to_contain_text("cannot claim")
+    expect(loser.locator("#chat-meta")).to_contain_text(f"with {winner_name}")
+    expect(loser.get_by_label("Reply to the customer")).to_be_disabled()
+    shoot(loser, "07-claim-lost")
+
+    winner.get_by_role("button", name="Resolve").click()
+    expect(winner.locator("#chat-title")).to_have_text(f"{reference} · resolved")
