@@ -571,3 +571,37 @@ def reply_by_email(
         )
     )
     return {"sent": True}
+
+
+@router.get("/teams")
+def list_teams(me: User = Depends(agent_only)) -> List[Dict[str, Any]]:
+    """The teams of handoff.yml, and whether each is on duty now (for transfers)."""
+    now = utcnow()
+    return [
+        {"name": t.name, "languages": list(t.languages), "open": t.is_open(now)}
+        for t in get_config().teams
+    ]
+
+
+@router.get("/agents")
+def list_agents(
+    me: User = Depends(agent_only), session: Session = Depends(get_session)
+) -> List[Dict[str, Any]]:
+    """Colleagues online now with their load, for a transfer."""
+    online = [
+        u
+        for u in session.execute(select(User).where(User.presence == "online")).scalars()
+        if u.active and u.has_role("agent") and u.pk != me.pk
+    ]
+    load = queue.load_of(session, [u.pk for u in online])
+    return [
+        {
+            "username": u.username,
+            "display_name": u.display_name,
+            "teams": list(u.teams or []),
+            "languages": list(u.languages or []),
+            "load": load[u.pk],
+            "capacity": u.capacity,
+        }
+        for u in online
+    ]

@@ -304,3 +304,63 @@ def test_two_agents_claim_at_once_and_only_one_gets_it(stack, sender, console, s
 
     winner.get_by_role("button", name="Resolve").click()
     expect(winner.locator("#chat-title")).to_have_text(f"{reference} · resolved")
+
+
+def test_notes_knowledge_base_wrong_answer_and_transfer(stack, sender, console, shoot) -> None:
+    from sqlalchemy import select
+
+    from bot.handoff.models import WrongAnswerReport
+
+    ola, _ = console("e2e-pw-ola")
+    piotr, _ = console("e2e-pw-piotr")
+    reference = str(ask_for_a_person(stack, sender)["reference"])
+    ola.locator("#queue button", has_text=reference).click()
+    ola.get_by_role("button", name="Claim").click()
+    expect(ola.locator("#chat-title")).to_have_text(f"{reference} · assigned")
+
+    # An internal note.
+    ola.locator("#notes-panel summary").click()
+    ola.get_by_label("Add a note (the customer never sees it)").fill("Klient <b>VIP</b>")
+    ola.get_by_role("button", name="Add note").click()
+    expect(ola.locator("#notes li")).to_contain_text("Klient <b>VIP</b>")
+    expect(ola.locator("#notes-count")).to_have_text("1")
+
+    # A knowledge-base article inserted into the reply (the stack has English articles).
+    ola.locator("#kb-panel summary").click()
+    ola.get_by_label("Search articles").fill("how long do I have to return something")
+    ola.get_by_role("button", name="Search").click()
+    # This customer writes Polish and the demo has English articles only: nothing is found.
+    expect(ola.locator("#kb-results li")).to_have_text("No article found.")
+
+    # "The bot got this wrong" on the bot's first reply.
+    ola.locator("#transcript li.bot button.report").first.click()
+    ola.get_by_label("What was wrong? (for the editors)").fill("greeted in English")
+    ola.get_by_role("button", name="Report to the editors").click()
+    expect(ola.locator("#transcript")).to_contain_text("Reported to the editors.")
+    with db.session_scope(db.make_engine(stack.database_url)) as session:
+        reports = (
+            session.execute(
+                select(WrongAnswerReport).where(WrongAnswerReport.conversation_id == sender)
+            )
+            .scalars()
+            .all()
+        )
+        assert [r.comment for r in reports] == ["greeted in English"]
+    shoot(ola, "08-tools")
+
+    # Transfer to Piotr with a note; he sees it as his, with the note.
+    ola.locator("#transfer-panel summary").click()
+    ola.get_by_label("To a colleague").select_option("e2e-pw-piotr")
+    ola.get_by_label("Note for them").fill("wants a refund")
+    ola.get_by_role("button", name="Transfer").click()
+    expect(ola.locator("#chat-meta")).to_contain_text("with Piotr")
+    expect(ola.get_by_label("Reply to the customer")).to_be_disabled()
+    mine = piotr.locator("#mine button", has_text=reference)
+    expect(mine).to_be_visible()
+    mine.click()
+    piotr.locator("#notes-panel summary").click()
+    expect(piotr.locator("#notes")).to_contain_text("wants a refund")
+    expect(piotr.get_by_label("Reply to the customer")).to_be_enabled()
+    shoot(piotr, "09-transferred")
+    piotr.get_by_role("button", name="Resolve").click()
+    expect(piotr.locator("#chat-title")).to_have_text(f"{reference} · resolved")

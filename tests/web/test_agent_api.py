@@ -213,3 +213,27 @@ def test_presence_heartbeat(web) -> None:
         "presence": "online"
     }
     assert ona.post(f"{web.url}/api/presence", json={"presence": "dancing"}).status_code == 422
+
+
+def test_teams_and_online_colleagues_for_a_transfer(web) -> None:
+    web.add_user("ona", "agent")
+    web.add_user("jonas", "agent", teams=["support-baltics"], languages=["lt"])
+    web.add_user("eddie", "editor")
+    ona, jonas = web.client("ona"), web.client("jonas")
+    teams = ona.get(f"{web.url}/api/teams").json()
+    assert [t["name"] for t in teams] == ["support-baltics", "support-poland", "escalations"]
+    assert all(isinstance(t["open"], bool) for t in teams)
+    assert ona.get(f"{web.url}/api/agents").json() == []  # nobody else online
+    jonas.post(f"{web.url}/api/presence", json={"presence": "online"})
+    web.client("eddie")  # an editor signed in is not an agent to transfer to
+    colleagues = ona.get(f"{web.url}/api/agents").json()
+    assert colleagues == [
+        {
+            "username": "jonas",
+            "display_name": "Jonas",
+            "teams": ["support-baltics"],
+            "languages": ["lt"],
+            "load": 0,
+            "capacity": 3,
+        }
+    ]

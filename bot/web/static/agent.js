@@ -1,9 +1,11 @@
 // Agent console. Every text from customers, the bot or other agents is set with textContent:
-// nothing they write is ever parsed as HTML.
+// nothing they write is ever parsed as HTML. Lists and the transcript are updated in place
+// (only what changed), so that focus, selection and screen readers are not disturbed by polling.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { me: null, current: null, seenQueued: new Set(), timers: [] };
+const fresh = () => ({ me: null, current: null, language: "en", seenQueued: new Set(), timers: [], lists: {}, lines: [], detail: null });
+let state = fresh();
 
 async function api(method, path, body) {
   const options = { method, headers: { "Accept": "application/json" }, credentials: "same-origin" };
@@ -17,7 +19,8 @@ async function api(method, path, body) {
   if (response.status === 401 && path !== "/api/session") { showLogin(); }
   if (!response.ok) {
     const detail = data && data.detail ? data.detail : `error ${response.status}`;
-    const error = new Error(typeof detail === "string" ? detail : "invalid input");
+    const problems = data && data.problems ? data.problems.map((p) => `${p.field}: ${p.problem}`).join("; ") : "";
+    const error = new Error(typeof detail === "string" ? (problems ? `${detail} (${problems})` : detail) : "invalid input");
     error.status = response.status;
     throw error;
   }
@@ -31,6 +34,8 @@ function el(tag, text, className) {
   return node;
 }
 
+function announce(text) { $("announce").textContent = text; }
+
 function minutes(seconds) {
   if (seconds === null || seconds === undefined) return "";
   const m = Math.floor(seconds / 60);
@@ -39,11 +44,14 @@ function minutes(seconds) {
 
 function showLogin() {
   state.timers.forEach(clearInterval);
-  state.timers = [];
-  state.me = null;
+  state = fresh();
+  for (const id of ["queue", "mine", "transcript", "notes", "earlier", "kb-results", "context"]) $(id).replaceChildren();
+  $("chat").hidden = true;
+  $("empty").hidden = false;
   $("login").hidden = false;
   $("desk").hidden = true;
   $("me").hidden = true;
+  document.title = "Agent console · Amberline";
 }
 
 function showDesk(me) {
@@ -79,6 +87,20 @@ function listItem(handoff) {
   return li;
 }
 
+// Replace a list's items only when what they show changed; keep keyboard focus on the same item.
+function renderList(id, handoffs) {
+  const key = JSON.stringify(handoffs.map((h) => [h.id, h.status, h.reason, h.last_question, minutes(h.waiting_seconds), state.current === h.id]));
+  if (state.lists[id] === key) return;
+  state.lists[id] = key;
+  const list = $(id);
+  const focused = list.contains(document.activeElement) ? document.activeElement.dataset.id : null;
+  list.replaceChildren(...handoffs.map(listItem));
+  if (focused) {
+    const again = list.querySelector(`button[data-id="${CSS.escape(focused)}"]`);
+    if (again) again.focus();
+  }
+}
+
 async function refreshLists() {
   if (!state.me) return;
   try {
@@ -86,14 +108,17 @@ async function refreshLists() {
       api("GET", "/api/handoffs?view=queued"),
       api("GET", "/api/handoffs?view=mine"),
     ]);
-    $("queue").replaceChildren(...queued.map(listItem));
-    $("mine").replaceChildren(...mine.map(listItem));
+    renderList("queue", queued);
+    renderList("mine", mine);
     $("queue-count").textContent = String(queued.length);
-    const fresh = queued.filter((h) => !state.seenQueued.has(h.id));
+    const arrived = queued.filter((h) => !state.seenQueued.has(h.id));
     queued.forEach((h) => state.seenQueued.add(h.id));
     document.title = queued.length ? `(${queued.length}) Agent console · Amberline` : "Agent console · Amberline";
-    if (fresh.length && document.hidden && "Notification" in window && Notification.permission === "granted") {
-      new Notification("New customer waiting", { body: fresh[0].last_question || fresh[0].reason });
+    if (arrived.length) {
+      announce(`${arrived.length} new customer${arrived.length > 1 ? "s" : ""} waiting`);
+      if (document.hidden && "Notification" in window && Notification.permission === "granted") {
+        new Notification("New customer waiting", { body: arrived[0].last_question || arrived[0].reason });
+      }
     }
   } catch (e) { /* keep the last lists */ }
 }
@@ -116,12 +141,54 @@ function renderContext(pkg) {
   }
 }
 
+function lineItem(line, index, lines) {
+  const li = el("li", null, line.author);
+  const who = line.author === "agent" ? line.name || "Agent" : line.author;
+  li.append(el("span", who, "who"), el("span", line.text));
+  if (line.time) li.title = new Date(line.time).toLocaleString();
+  if (line.author === "bot") {
+    const report = el("button", "Wrong?", "report");
+    report.type = "button";
+    report.setAttribute("aria-label", "The bot got this wrong");
+    report.addEventListener("click", () => reportWrongAnswer(line, lines.slice(0, index), li));
+    li.append(report);
+  }
+  return li;
+}
+
+// Append new transcript lines; rebuild only if earlier lines changed.
+function renderTranscript(lines) {
+  const list = $("transcript");
+  const same = state.lines.length <= lines.length && state.lines.every((l, i) => JSON.stringify(l) === JSON.stringify(lines[i]));
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  if (!same) {
+    list.replaceChildren(...lines.map((l, i) => lineItem(l, i, lines)));
+  } else {
+    const added = lines.slice(state.lines.length);
+    added.forEach((l, i) => list.append(lineItem(l, state.lines.length + i, lines)));
+    const fromCustomer = added.filter((l) => l.author === "customer");
+    if (state.lines.length && fromCustomer.length) announce(`Customer: ${fromCustomer[fromCustomer.length - 1].text}`);
+  }
+  state.lines = lines;
+  if (atBottom || !same) list.scrollTop = list.scrollHeight;
+}
+
+function renderNotes(notes) {
+  $("notes").replaceChildren(...notes.map((n) => el("li", `${n.author} · ${new Date(n.time).toLocaleString()}\n${n.text}`)));
+  $("notes-count").textContent = String(notes.length);
+}
+
 async function openConversation(id) {
   state.current = id;
+  state.lines = [];
+  state.detail = null;
+  state.lists = {};
   $("chat-error").textContent = "";
   $("transcript").replaceChildren();
+  $("kb-results").replaceChildren();
   await refreshConversation();
   refreshLists();
+  loadEarlier();
 }
 
 async function refreshConversation() {
@@ -130,29 +197,88 @@ async function refreshConversation() {
     const handoff = await api("GET", `/api/handoffs/${state.current}`);
     $("empty").hidden = true;
     $("chat").hidden = false;
+    state.language = handoff.language;
     $("chat-title").textContent = `${handoff.reference} · ${handoff.status}`;
     $("chat-meta").textContent = `${handoff.language.toUpperCase()} · team ${handoff.team || "—"} · ${handoff.agent ? "with " + handoff.agent : "waiting"}`;
-    $("summary").textContent = handoff.summary;
-    renderContext(handoff.package);
+    const detailKey = JSON.stringify([handoff.summary, handoff.package, handoff.notes]);
+    if (state.detail !== detailKey) {
+      state.detail = detailKey;
+      $("summary").textContent = handoff.summary;
+      renderContext(handoff.package);
+      renderNotes(handoff.notes || []);
+    }
     const mine = handoff.mine && handoff.status === "assigned";
     $("claim").disabled = handoff.status !== "queued";
     $("hand-back").disabled = !mine;
     $("resolve").disabled = !(mine || handoff.status === "queued");
     $("reply").disabled = !mine;
+    $("send").disabled = !mine;
+    for (const control of $("transfer-form").elements) control.disabled = !mine;
+    $("email-panel").hidden = !handoff.customer_email;
+    $("email-to").textContent = handoff.customer_email || "";
     const lines = await api("GET", `/api/handoffs/${state.current}/transcript`);
-    const list = $("transcript");
-    const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-    list.replaceChildren(...lines.map((line) => {
-      const li = el("li", null, line.author);
-      const who = line.author === "agent" ? line.name || "Agent" : line.author;
-      li.append(el("span", who, "who"), el("span", line.text));
-      if (line.time) li.title = new Date(line.time).toLocaleString();
-      return li;
-    }));
-    if (atBottom) list.scrollTop = list.scrollHeight;
+    renderTranscript(lines);
   } catch (e) {
     $("chat-error").textContent = e.message;
   }
+}
+
+async function loadEarlier() {
+  try {
+    const earlier = await api("GET", `/api/handoffs/${state.current}/earlier`);
+    $("earlier").replaceChildren(...earlier.map((h) => el("li",
+      `${h.reference} · ${new Date(h.created_at).toLocaleDateString()} · ${h.reason.replaceAll("_", " ")} · ${h.outcome || h.status}\n${h.last_question || ""}${(h.notes || []).map((n) => `\n— ${n.author}: ${n.text}`).join("")}`)));
+    if (!earlier.length) $("earlier").append(el("li", "None."));
+  } catch (e) { /* optional panel */ }
+}
+
+async function loadTransferTargets() {
+  try {
+    const [agents, teams] = await Promise.all([api("GET", "/api/agents"), api("GET", "/api/teams")]);
+    const agentSelect = $("transfer-agent");
+    agentSelect.replaceChildren(el("option", "—"));
+    agentSelect.firstChild.value = "";
+    for (const a of agents) {
+      const option = el("option", `${a.display_name} (${a.load}/${a.capacity}, ${a.languages.join(" ")})`);
+      option.value = a.username;
+      agentSelect.append(option);
+    }
+    const teamSelect = $("transfer-team");
+    teamSelect.replaceChildren(el("option", "—"));
+    teamSelect.firstChild.value = "";
+    for (const t of teams) {
+      const option = el("option", `${t.name}${t.open ? "" : " (closed now)"}`);
+      option.value = t.name;
+      teamSelect.append(option);
+    }
+  } catch (e) { $("chat-error").textContent = e.message; }
+}
+
+// "The bot got this wrong": a small form under the bot's message, the comment for the editors.
+function reportWrongAnswer(line, before, li) {
+  if (li.querySelector("form")) return;
+  const form = el("form", null, "report-form");
+  const label = el("label", "What was wrong? (for the editors)");
+  const comment = el("textarea");
+  comment.rows = 2;
+  comment.maxLength = 2000;
+  label.append(comment);
+  const submit = el("button", "Report to the editors");
+  submit.type = "submit";
+  form.append(label, submit);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const customer = [...before].reverse().find((l) => l.author === "customer");
+    try {
+      await api("POST", `/api/handoffs/${state.current}/wrong-answer`, {
+        bot_text: line.text, customer_text: customer ? customer.text : null, comment: comment.value.trim() || null,
+      });
+      form.replaceWith(el("span", "Reported to the editors.", "muted"));
+      announce("Reported to the editors");
+    } catch (e) { $("chat-error").textContent = e.message; }
+  });
+  li.append(form);
+  comment.focus();
 }
 
 async function act(path, body) {
@@ -165,6 +291,7 @@ async function act(path, body) {
   } catch (e) {
     $("chat-error").textContent = e.message;
   }
+  state.lists = {};
   await refreshConversation();
   refreshLists();
 }
@@ -202,6 +329,59 @@ document.addEventListener("DOMContentLoaded", async () => {
   });
   $("reply").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); $("reply-form").requestSubmit(); }
+  });
+  $("kb-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const q = $("kb-query").value.trim();
+    if (!q) return;
+    const language = state.language || "en";
+    try {
+      const found = await api("GET", `/api/kb/search?q=${encodeURIComponent(q)}&language=${encodeURIComponent(language)}`);
+      $("kb-results").replaceChildren(...found.map((a) => {
+        const li = el("li");
+        li.append(el("strong", a.title), el("div", a.body));
+        const insert = el("button", "Insert into reply");
+        insert.type = "button";
+        insert.addEventListener("click", () => {
+          const reply = $("reply");
+          reply.value = (reply.value ? reply.value + "\n\n" : "") + a.body;
+          reply.focus();
+        });
+        li.append(insert);
+        return li;
+      }));
+      if (!found.length) $("kb-results").append(el("li", "No article found."));
+    } catch (e) { $("chat-error").textContent = e.message; }
+  });
+  $("note-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = $("note").value.trim();
+    if (!text) return;
+    try {
+      await api("POST", `/api/handoffs/${state.current}/notes`, { text });
+      $("note").value = "";
+      state.detail = null;
+      refreshConversation();
+    } catch (e) { $("chat-error").textContent = e.message; }
+  });
+  $("transfer-panel").addEventListener("toggle", () => { if ($("transfer-panel").open) loadTransferTargets(); });
+  $("transfer-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const agent = $("transfer-agent").value || null;
+    const team = $("transfer-team").value || null;
+    await act("transfer", { agent, team, note: $("transfer-note").value.trim() || null });
+    $("transfer-note").value = "";
+  });
+  $("email-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = $("email-text").value.trim();
+    if (!text) return;
+    try {
+      await api("POST", `/api/handoffs/${state.current}/email`, { text });
+      $("email-text").value = "";
+      $("chat-error").textContent = "E-mail sent.";
+      state.detail = null;
+    } catch (e) { $("chat-error").textContent = e.message; }
   });
   try { showDesk(await api("GET", "/api/session")); } catch (e) { showLogin(); }
 });
