@@ -155,7 +155,9 @@ class ActionRequestHuman(ConversationAction):
         payload = {k: v for k, v in state.items() if k != "created"}
         if state["status"] == "queued":
             dispatcher.utter_message(
-                response="utter_handoff_queued",
+                response="utter_handoff_queued_long"
+                if state["long_wait"]
+                else "utter_handoff_queued",
                 handoff_position=state["position"],
                 handoff_wait=wait_words(state["estimated_wait_seconds"]),
             )

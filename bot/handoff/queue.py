@@ -369,7 +369,8 @@ def customer_state(
     """What the customer's side is told about their handoff (the ``handoff`` custom payload).
 
     ``status`` is queued (with ``position`` and ``estimated_wait_seconds``; ``long_wait`` when the
-    wait is unknown or above the configured maximum), assigned (with the agent's display name),
+    wait is unknown or above the configured maximum; ``leave`` and ``leave_message``, the web
+    app's addresses to leave the queue or leave a message), assigned (the agent's display name),
     or the closed status; ``reference`` is what the customer can quote.
     """
     state: Dict[str, Any] = {
@@ -384,6 +385,9 @@ def customer_state(
         state["position"] = queue_position(session, handoff)
         state["estimated_wait_seconds"] = None if wait is None else round(wait)
         state["long_wait"] = wait is None or wait > max_wait_seconds
+        # Where the customer's side leaves the queue or leaves a message (bot/web/customer_api).
+        base = f"/api/conversations/{handoff.conversation_id}"
+        state["leave"], state["leave_message"] = f"{base}/leave", f"{base}/ticket"
     elif handoff.status == Status.ASSIGNED.value and handoff.agent is not None:
         state["agent"] = handoff.agent.display_name
     return state

@@ -6,6 +6,7 @@ import re
 from typing import Iterator
 
 import pytest
+from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions.handoff import ActionRequestHuman, wait_words
@@ -154,3 +155,41 @@ def test_wait_words() -> None:
     assert wait_words(20) == "less than a minute"
     assert wait_words(60) == "about 1 minute"
     assert wait_words(361) == "about 7 minutes"
+
+
+async def test_a_long_wait_is_said_honestly_with_a_way_to_leave_a_message(
+    action_db, dispatcher, handoff_config
+) -> None:
+    def edit(text: str) -> str:
+        text = re.sub(r'"\d\d:\d\d-\d\d:\d\d"|closed', '"00:00-23:59"', text)
+        return text.replace("max_wait_minutes: 15", "max_wait_minutes: 1")
+
+    handoff_config(edit)
+    with db.session_scope(db.get_engine(action_db)) as session:
+        busy = create_user(
+            session,
+            username="busy",
+            password="a long enough password",
+            teams=["support-baltics"],
+            languages=["en"],
+            capacity=1,
+        )
+        busy.presence, busy.last_seen_at = "online", utcnow()
+    other = make_tracker("human please", intent="request_human", sender="someone-else")
+    await ActionRequestHuman().run(CollectingDispatcher(), other, {})
+    with db.session_scope(db.get_engine(action_db)) as session:
+        from bot.handoff import queue
+        from bot.users import find_user
+
+        queue.claim(
+            session, queue.open_handoff(session, "someone-else"), find_user(session, "busy")
+        )
+
+    await ActionRequestHuman().run(
+        dispatcher, make_tracker("human please", intent="request_human"), {}
+    )
+    (handoff,) = customs(dispatcher, "handoff")
+    assert handoff["status"] == "queued" and handoff["long_wait"] is True
+    assert handoff["estimated_wait_seconds"] == 360  # one seat, six minutes a chat (handoff.yml)
+    assert handoff["leave_message"] == "/api/conversations/test-conversation/ticket"
+    assert responses(dispatcher) == ["utter_handoff_queued_long"]

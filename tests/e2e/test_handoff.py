@@ -149,3 +149,58 @@ def test_a_human_conversation_survives_a_restart_of_every_server(stack, sender, 
     assert lines[-1] == ("agent", "Yes, still here")
     agata.post(f"{web}/api/handoffs/{item['id']}/resolve", json={"outcome": "solved"})
     assert custom(stack.say(sender, "hello"), "handoff") is None
+
+
+async def test_a_socketio_customer_hears_the_agent_live_and_rates(stack, agata) -> None:
+    """The widget's channel: state changes and the agent's words are pushed to the customer."""
+    import asyncio
+    import uuid
+
+    from tests.e2e.test_socketio import Customer
+
+    web = stack.web_url
+    session_id = uuid.uuid4().hex
+
+    def payloads(replies, key):
+        return [r["custom"][key] for r in replies if key in (r.get("custom") or {})]
+
+    async with Customer(stack.url, session_id) as customer:
+        await customer.client.emit(
+            "user_uttered",
+            {"message": "hello", "session_id": session_id, "metadata": POLISH},
+        )
+        await customer.collect()
+        (queued,) = payloads(await customer.say("I want to talk to a person"), "handoff")
+        assert queued["status"] == "queued" and queued["position"] >= 1
+        (waiting,) = payloads(await customer.say("anyone there?"), "handoff")
+        assert waiting["delivered"] is True
+
+        queue = await asyncio.to_thread(agata.get, f"{web}/api/handoffs?view=queued")
+        (item,) = [h for h in queue.json() if h["conversation_id"] == session_id]
+        await asyncio.to_thread(agata.post, f"{web}/api/handoffs/{item['id']}/claim")
+        joined = await customer.collect()
+        assert payloads(joined, "handoff")[0] == {
+            "status": "assigned",
+            "agent": "Agata",
+            "reference": item["reference"],
+        }
+        assert any("Agata" in r.get("text", "") for r in joined)
+
+        await asyncio.to_thread(
+            agata.post, f"{web}/api/handoffs/{item['id']}/messages", json={"text": "Dzień dobry!"}
+        )
+        (live,) = [r for r in await customer.collect() if r.get("text")]
+        assert live["text"] == "Dzień dobry!"
+
+        await asyncio.to_thread(
+            agata.post, f"{web}/api/handoffs/{item['id']}/resolve", json={"outcome": "solved"}
+        )
+        closing = await customer.collect()
+        back = payloads(closing, "handoff")[-1]
+        assert back["status"] == "bot" and back["survey"].endswith(f"/{session_id}/survey")
+        rated = await asyncio.to_thread(
+            requests.post, f"{web}{back['survey']}", json={"score": 5, "comment": "szybko"}
+        )
+        assert rated.json() == {"reference": item["reference"], "score": 5}
+        greeting = await customer.say("hello")
+        assert any("virtual assistant" in r.get("text", "") for r in greeting)
