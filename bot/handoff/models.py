@@ -59,6 +59,8 @@ class Handoff(Base):
     customer_email = Column(String(320), nullable=True)
     # Who the customer is across conversations: a verified e-mail, or the site's visitor id.
     customer_key = Column(String(320), nullable=True, index=True)
+    # A change Rasa has not accepted yet ("resume"): the web app retries it (bot/web/conversation).
+    pending_rasa = Column(String(16), nullable=True, index=True)
     outcome = Column(String(64), nullable=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     queued_at = Column(UTCDateTime, nullable=True)

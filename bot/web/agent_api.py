@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import db
 from bot.handoff import queue
 from bot.handoff.config import get_config
 from bot.handoff.context import transcript_of
@@ -25,6 +26,7 @@ from bot.mail import MailError, send_mail
 from bot.timeutil import utcnow
 from bot.users import PRESENCES, User, find_user
 from bot.web.auth import get_session, requires
+from bot.web.conversation import give_back
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["agent"])
@@ -32,10 +34,6 @@ agent_only = requires("agent")
 
 MAX_REPLY = 4000
 OUTCOMES = ("solved", "not_solved", "follow_up", "spam")
-BACK_TO_BOT = (
-    "You're back with the Amberline assistant. Ask me anything, or ask for a person again at any"
-    " time."
-)
 
 
 class HandoffSummary(BaseModel):
@@ -324,20 +322,10 @@ def resolve(
 
 
 def resume(request: Request, handoff: Handoff) -> bool:
-    try:
-        rasa_of(request).resume(
-            handoff.conversation_id,
-            text=BACK_TO_BOT,
-        )
-        survey = f"/api/conversations/{handoff.conversation_id}/survey"
-        rasa_of(request).notify(
-            handoff.conversation_id,
-            {"handoff": {"status": "bot", "reference": handoff.reference, "survey": survey}},
-        )
-        return True
-    except RasaUnavailable:
-        logger.warning("conversation %s: not resumed in Rasa", handoff.conversation_id)
-        return False
+    survey = f"/api/conversations/{handoff.conversation_id}/survey"
+    state = {"status": "bot", "reference": handoff.reference, "survey": survey}
+    with db.session_scope(request.app.state.engine) as session:
+        return give_back(session, rasa_of(request), handoff, state=state)
 
 
 @router.post("/presence")
@@ -495,7 +483,6 @@ def search_articles(
     me: User = Depends(agent_only),
 ) -> List[Dict[str, Any]]:
     """Published articles for a query, best first, with their answer text to insert in a reply."""
-    from bot import db
     from bot.kb import repository
 
     index = request.app.state.kb_index.index(language)

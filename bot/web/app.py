@@ -33,6 +33,7 @@ from bot.settings import Settings, get_settings, rasa_token, web_secret
 from bot.users import User, authenticate
 from bot.web import agent_api, customer_api
 from bot.web.auth import current_user, get_session, sign_in, sign_out
+from bot.web.conversation import retry_pending
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -117,9 +118,14 @@ def requeue_disconnected(app: FastAPI) -> List[Dict[str, Any]]:
 
 
 async def watch_agents(app: FastAPI, every: float) -> None:
-    """Forever: requeue disconnected agents' chats and tell their customers."""
+    """Forever: requeue disconnected agents' chats and tell their customers; retry resumes that
+    Rasa did not accept."""
     while True:
         await asyncio.sleep(every)
+        try:
+            await asyncio.to_thread(retry_pending, app.state.engine, app.state.rasa)
+        except Exception:
+            logger.exception("retry of pending resumes failed")
         try:
             moved = await asyncio.to_thread(requeue_disconnected, app)
         except Exception:

@@ -25,6 +25,7 @@ from bot.handoff.ownership import InvalidTransition, Status
 from bot.handoff.rasa_api import RasaClient, RasaUnavailable
 from bot.mail import MailError, mail_configured, send_mail
 from bot.web.auth import get_session
+from bot.web.conversation import give_back
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/conversations", tags=["customer"])
@@ -82,17 +83,13 @@ def leave_queue(
     except InvalidTransition as error:
         raise HTTPException(status_code=409, detail=str(error)) from error
     session.commit()
-    told = resume(request, conversation_id, "You've left the queue. I'm here if you need anything.")
+    told = give_back(
+        session,
+        rasa_of(request),
+        handoff,
+        text="You've left the queue. I'm here if you need anything.",
+    )
     return {"status": "abandoned", "reference": handoff.reference, "customer_told": told}
-
-
-def resume(request: Request, conversation_id: str, text: str) -> bool:
-    try:
-        rasa_of(request).resume(conversation_id, text=text)
-        return True
-    except RasaUnavailable:
-        logger.warning("conversation %s: not resumed in Rasa", conversation_id)
-        return False
 
 
 def package_from_rasa(request: Request, conversation_id: str) -> Dict[str, Any]:
@@ -165,7 +162,7 @@ def leave_a_message(
         f"Thank you. Our team will answer you at {body.email} (reference {handoff.reference})."
         + (" We've sent you a confirmation." if confirmed else "")
     )
-    told = resume(request, conversation_id, text) if resumed else False
+    told = give_back(session, rasa_of(request), handoff, text=text) if resumed else False
     if not resumed:
         try:
             rasa_of(request).send_as_person(
