@@ -12,6 +12,7 @@ Differences from Rasa 3.6's ``SocketIOInput`` (rasa/core/channels/socketio.py):
 
 from __future__ import annotations
 
+import hmac
 import inspect
 import json
 import logging
@@ -28,7 +29,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from bot.settings import get_settings
+from bot.settings import get_settings, rasa_token
 from rasa_ext.channels import APOLOGY, MAX_SENDER_CHARS, clean_text, is_control_command, person_owns
 
 logger = logging.getLogger(__name__)
@@ -95,6 +96,26 @@ class SocketIOInput(StockSocketIOInput):
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
+
+        @webhook.route("/typing", methods=["POST"])
+        async def typing(request: Request) -> HTTPResponse:
+            """The agent is typing (or stopped): the web app tells the customer's room. Needs
+            the HTTP API token; nothing is recorded in the conversation."""
+            if not hmac.compare_digest(
+                str(request.args.get("token") or ""), rasa_token(get_settings())
+            ):
+                return response.json({"error": "token required"}, status=401)
+            body = request.json if isinstance(request.json, dict) else {}
+            room = body.get("conversation_id")
+            if not isinstance(room, str) or not room or len(room) > MAX_SENDER_CHARS:
+                return response.json({"error": "conversation_id required"}, status=400)
+            event = {
+                "who": "agent",
+                "name": str(body.get("name") or "")[:100],
+                "typing": bool(body.get("typing")),
+            }
+            await sio.emit("typing", event, room=room, namespace=self.namespace)
+            return response.json({"sent": True})
 
         @sio.on("connect", namespace=self.namespace)
         async def connect(sid: str, environ: Dict, auth: Optional[Dict]) -> bool:

@@ -119,6 +119,19 @@ class RasaClient:
         }
         self.append(conversation_id, [event], deliver=True)
 
+    def typing(self, conversation_id: str, *, name: str, typing: bool) -> bool:
+        """Tell the customer's socket.io room that the agent is typing (best effort, no retry)."""
+        try:
+            reply = self.http.post(
+                f"{self.url}/webhooks/socketio/typing",
+                params={"token": self.token},
+                json={"conversation_id": conversation_id, "name": name, "typing": typing},
+                timeout=2,
+            )
+        except requests.RequestException:
+            return False
+        return reply.status_code == 200
+
     def resume(self, conversation_id: str, *, text: Optional[str] = None) -> None:
         """Give the conversation back to the bot, optionally telling the customer so."""
         events: List[Dict[str, Any]] = [{"event": "resume", "timestamp": time.time()}]

@@ -36,6 +36,12 @@ MAX_REPLY = 4000
 OUTCOMES = ("solved", "not_solved", "follow_up", "spam")
 
 
+def customer_typing(conversation_id: str) -> bool:
+    from bot.web.customer_api import is_typing
+
+    return is_typing(conversation_id)
+
+
 class HandoffSummary(BaseModel):
     id: int
     reference: str
@@ -52,6 +58,7 @@ class HandoffSummary(BaseModel):
     waiting_seconds: Optional[float]
     created_at: str
     mine: bool = False
+    customer_typing: bool = False
 
 
 class HandoffDetail(HandoffSummary):
@@ -126,6 +133,7 @@ def summary_of(session: Session, handoff: Handoff, me: User) -> Dict[str, Any]:
         "priority": handoff.priority,
         "last_question": handoff.last_question,
         "summary": (handoff.context or {}).get("summary", ""),
+        "customer_typing": customer_typing(handoff.conversation_id),
         "agent": handoff.agent.display_name if handoff.agent is not None else None,
         "position": queue.queue_position(session, handoff) or None,
         "waiting_seconds": waiting,
@@ -592,3 +600,24 @@ def list_agents(
         }
         for u in online
     ]
+
+
+class Typing(BaseModel):
+    typing: bool = True
+
+
+@router.post("/handoffs/{pk}/typing")
+def agent_typing(
+    pk: int,
+    body: Typing,
+    request: Request,
+    me: User = Depends(agent_only),
+    session: Session = Depends(get_session),
+) -> Dict[str, Any]:
+    """The agent is typing a reply (or stopped): the customer's chat shows it."""
+    handoff = load(session, pk)
+    must_own(handoff, me)
+    shown = rasa_of(request).typing(
+        handoff.conversation_id, name=me.display_name, typing=body.typing
+    )
+    return {"shown": shown}

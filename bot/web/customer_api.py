@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from typing import Any, Dict, Optional
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
@@ -48,6 +49,21 @@ class TicketRequest(BaseModel):
 class SurveyAnswer(BaseModel):
     score: int = Field(..., ge=1, le=5, description="1 (very bad) to 5 (very good)")
     comment: Optional[str] = Field(None, max_length=2000)
+
+
+# Conversation id -> when its customer last said they were typing (this process's memory: a
+# hint for the agent, gone after TYPING_SECONDS or a restart).
+TYPING_SECONDS = 6.0
+_typing: Dict[str, float] = {}
+
+
+def is_typing(conversation_id: str) -> bool:
+    since = _typing.get(conversation_id)
+    return since is not None and time.monotonic() - since < TYPING_SECONDS
+
+
+class CustomerTyping(BaseModel):
+    typing: bool = True
 
 
 def rasa_of(request: Request) -> RasaClient:
@@ -214,6 +230,25 @@ def notify_by_mail(settings: Any, handoff: Handoff, body: TicketRequest) -> bool
         except MailError:
             logger.exception("ticket %s: team not alerted", handoff.reference)
     return True
+
+
+@router.post("/{conversation_id}/typing")
+def customer_typing(
+    body: CustomerTyping,
+    conversation_id: str = ConversationId,
+    session: Session = Depends(get_session),
+) -> Dict[str, Any]:
+    """The customer is typing (or stopped); the agent's console shows it. Only while a person
+    owns the conversation."""
+    if queue.open_handoff(session, conversation_id) is None:
+        return {"shown": False}
+    if len(_typing) > 10_000:
+        _typing.clear()
+    if body.typing:
+        _typing[conversation_id] = time.monotonic()
+    else:
+        _typing.pop(conversation_id, None)
+    return {"shown": True}
 
 
 @router.post("/{conversation_id}/survey")

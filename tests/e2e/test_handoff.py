@@ -186,6 +186,24 @@ async def test_a_socketio_customer_hears_the_agent_live_and_rates(stack, agata) 
         }
         assert any("Agata" in r.get("text", "") for r in joined)
 
+        typing: asyncio.Queue = asyncio.Queue()
+        customer.client.on("typing", typing.put_nowait)
+        shown = await asyncio.to_thread(
+            agata.post, f"{web}/api/handoffs/{item['id']}/typing", json={"typing": True}
+        )
+        assert shown.json() == {"shown": True}
+        assert await asyncio.wait_for(typing.get(), 10) == {
+            "who": "agent",
+            "name": "Agata",
+            "typing": True,
+        }
+        # The customer's typing shows in the agent's console.
+        await asyncio.to_thread(
+            requests.post, f"{web}/api/conversations/{session_id}/typing", json={"typing": True}
+        )
+        detail = await asyncio.to_thread(agata.get, f"{web}/api/handoffs/{item['id']}")
+        assert detail.json()["customer_typing"] is True
+
         await asyncio.to_thread(
             agata.post, f"{web}/api/handoffs/{item['id']}/messages", json={"text": "Dzień dobry!"}
         )

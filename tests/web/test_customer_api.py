@@ -355,3 +355,25 @@ def test_the_running_web_app_delivers_handoff_webhooks(database_url) -> None:
         last["headers"]["X-Amberline-Signature"],
     )
     assert json.loads(last["body"])["handoff"]["agent"] == "ona"
+
+
+def test_customer_typing_shows_only_while_a_person_has_the_chat(web) -> None:
+    nobody = requests.post(f"{web.url}/api/conversations/lonely/typing", json={"typing": True})
+    assert nobody.json() == {"shown": False}
+    pk = open_handoff(web, "typist")
+    web.add_user("ona", "agent")
+    ona = web.client("ona")
+    assert ona.get(f"{web.url}/api/handoffs/{pk}").json()["customer_typing"] is False
+    requests.post(f"{web.url}/api/conversations/typist/typing", json={"typing": True})
+    assert ona.get(f"{web.url}/api/handoffs/{pk}").json()["customer_typing"] is True
+    requests.post(f"{web.url}/api/conversations/typist/typing", json={"typing": False})
+    assert ona.get(f"{web.url}/api/handoffs/{pk}").json()["customer_typing"] is False
+
+
+def test_agent_typing_needs_the_chat_and_reports_if_not_shown(web) -> None:
+    pk = open_handoff(web, "t2")
+    web.add_user("ona", "agent")
+    ona = web.client("ona")
+    assert ona.post(f"{web.url}/api/handoffs/{pk}/typing", json={}).status_code == 409
+    ona.post(f"{web.url}/api/handoffs/{pk}/claim")
+    assert ona.post(f"{web.url}/api/handoffs/{pk}/typing", json={}).json() == {"shown": False}

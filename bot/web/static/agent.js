@@ -36,6 +36,23 @@ function el(tag, text, className) {
 
 function announce(text) { $("announce").textContent = text; }
 
+// A short, quiet two-note chime for a new customer (no sound file to download).
+function chime() {
+  try {
+    const audio = new (window.AudioContext || window.webkitAudioContext)();
+    [660, 880].forEach((frequency, i) => {
+      const tone = audio.createOscillator();
+      const volume = audio.createGain();
+      tone.frequency.value = frequency;
+      volume.gain.value = 0.05;
+      tone.connect(volume).connect(audio.destination);
+      tone.start(audio.currentTime + i * 0.15);
+      tone.stop(audio.currentTime + i * 0.15 + 0.12);
+    });
+    setTimeout(() => audio.close(), 1000);
+  } catch (e) { /* no audio: the title and the badge still show it */ }
+}
+
 function minutes(seconds) {
   if (seconds === null || seconds === undefined) return "";
   const m = Math.floor(seconds / 60);
@@ -116,6 +133,7 @@ async function refreshLists() {
     document.title = queued.length ? `(${queued.length}) Agent console · Amberline` : "Agent console · Amberline";
     if (arrived.length) {
       announce(`${arrived.length} new customer${arrived.length > 1 ? "s" : ""} waiting`);
+      chime();
       if (document.hidden && "Notification" in window && Notification.permission === "granted") {
         new Notification("New customer waiting", { body: arrived[0].last_question || arrived[0].reason });
       }
@@ -207,6 +225,7 @@ async function refreshConversation() {
       renderContext(handoff.package);
       renderNotes(handoff.notes || []);
     }
+    $("customer-typing").textContent = handoff.customer_typing ? "The customer is typing…" : "";
     const mine = handoff.mine && handoff.status === "assigned";
     $("claim").disabled = handoff.status !== "queued";
     $("hand-back").disabled = !mine;
@@ -320,12 +339,25 @@ document.addEventListener("DOMContentLoaded", async () => {
     if (!text) return;
     try {
       await api("POST", `/api/handoffs/${state.current}/messages`, { text });
+      typingSent = 0;
       $("reply").value = "";
       $("chat-error").textContent = "";
     } catch (e) {
       $("chat-error").textContent = e.message;
     }
     refreshConversation();
+  });
+  // The customer sees "typing…" while the agent writes: at most one signal every 3 s.
+  let typingSent = 0;
+  $("reply").addEventListener("input", () => {
+    if (!state.current || Date.now() - typingSent < 3000) return;
+    typingSent = Date.now();
+    api("POST", `/api/handoffs/${state.current}/typing`, { typing: true }).catch(() => {});
+  });
+  $("reply").addEventListener("blur", () => {
+    if (!state.current || !typingSent) return;
+    typingSent = 0;
+    api("POST", `/api/handoffs/${state.current}/typing`, { typing: false }).catch(() => {});
   });
   $("reply").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); $("reply-form").requestSubmit(); }
