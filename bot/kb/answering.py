@@ -29,18 +29,18 @@ class Outcome(str, enum.Enum):
 class Thresholds:
     """The tuned constants; ``python -m bot tune`` chooses them on eval/dev.yml."""
 
-    answer: float = 0.6  # combined score to answer
-    suggest: float = 0.5  # combined score to offer as a candidate
+    answer: float = 0.5  # combined score to answer
+    suggest: float = 0.4  # combined score to offer as a candidate
     margin: float = 0.0  # lead over the runner-up needed to answer outright
-    model_weight: float = 0.5  # weights of the evidence in the combined score
+    model_weight: float = 0.3  # weights of the evidence in the combined score
     semantic_weight: float = 0.3
-    lexical_weight: float = 0.2
+    lexical_weight: float = 0.4
     out_of_scope_penalty: float = 0.2  # subtracted when the model says "out of scope"
     # Subtracted when the message names another company's shop or service (bot.kb.scope).
     other_service_penalty: float = 0.3
     # A message of one or two words ("delivery") is vague: answer only with a clear lead.
     short_words: int = 2
-    short_margin: float = 0.15
+    short_margin: float = 0.05
     # A message of this many words that this many articles share is a topic ("refund"): offer
     # the candidates rather than answer one.
     vague_words: int = 1
