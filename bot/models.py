@@ -1,6 +1,7 @@
 """Imports every table so that ``Base.metadata`` knows the whole schema."""
 
 from bot.handoff.models import (  # noqa: F401
+    FollowUp,
     Handoff,
     HandoffEvent,
     HandoffNote,

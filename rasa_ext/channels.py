@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import Any, Awaitable, Callable, Dict, Optional, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput as StockRestInput
@@ -26,6 +26,7 @@ from sanic.response import HTTPResponse
 
 from bot.db import get_engine, session_scope
 from bot.handoff.config import get_config
+from bot.handoff.follow_ups import chat_message, take_due
 from bot.handoff.queue import open_customer_state
 from bot.settings import get_settings
 
@@ -59,6 +60,20 @@ async def person_owns(conversation_id: str) -> Optional[Dict[str, Any]]:
     except Exception:
         logger.exception("conversation %s: handoff state not readable", conversation_id)
         return None
+
+
+async def follow_ups_for(conversation_id: str) -> List[Dict[str, Any]]:
+    """Follow-ups an agent left for this customer, taken for delivery now (never twice)."""
+
+    def take() -> List[Dict[str, Any]]:
+        with session_scope(get_engine(get_settings().database_url)) as session:
+            return take_due(session, conversation_id)
+
+    try:
+        return await asyncio.to_thread(take)
+    except Exception:
+        logger.exception("conversation %s: follow-ups not readable", conversation_id)
+        return []
 
 
 def is_control_command(text: str) -> bool:
@@ -177,6 +192,15 @@ class RestInput(StockRestInput):
                 logger.warning("conversation %s: no reply produced", sender)
                 collector.messages.append(
                     {"recipient_id": sender, "text": APOLOGY, "custom": {"error": "no_reply"}}
+                )
+            for item in await follow_ups_for(sender):  # promised by an agent: said on return
+                collector.messages.insert(
+                    0,
+                    {
+                        "recipient_id": sender,
+                        "text": chat_message(item),
+                        "custom": {"follow_up": item},
+                    },
                 )
             return response.json(collector.messages)
 

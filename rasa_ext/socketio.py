@@ -29,8 +29,16 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from bot.handoff.follow_ups import chat_message
 from bot.settings import get_settings, rasa_token
-from rasa_ext.channels import APOLOGY, MAX_SENDER_CHARS, clean_text, is_control_command, person_owns
+from rasa_ext.channels import (
+    APOLOGY,
+    MAX_SENDER_CHARS,
+    clean_text,
+    follow_ups_for,
+    is_control_command,
+    person_owns,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +185,10 @@ class SocketIOInput(StockSocketIOInput):
             if not isinstance(metadata, dict):
                 metadata = {}
             output = SocketIOOutput(sio, self.bot_message_evt)
+            for item in await follow_ups_for(sender):  # promised by an agent: said on return
+                await output.send_text_message(sender, chat_message(item))
+                await output.send_custom_json(sender, {"follow_up": item})
+            before = output.sent
             if is_control_command(text):
                 state = await person_owns(sender)
                 if state is not None:
@@ -191,7 +203,7 @@ class SocketIOInput(StockSocketIOInput):
                 await output.send_custom_json(sender, {"error": "internal"})
                 await output.send_text_message(sender, APOLOGY)
                 return None
-            if output.sent == 0:
+            if output.sent == before:
                 state = await person_owns(sender)
                 if state is not None:  # paused: the message waits for the person
                     await output.send_custom_json(sender, {"handoff": {**state, "delivered": True}})

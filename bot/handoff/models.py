@@ -160,3 +160,19 @@ class WebhookDelivery(Base):
     last_error = Column(Text, nullable=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     delivered_at = Column(UTCDateTime, nullable=True)
+
+
+class FollowUp(Base):
+    """What an agent promised to come back with, delivered on the customer's return (a chat
+    message) or by e-mail when the address is known."""
+
+    __tablename__ = "follow_ups"
+
+    pk = Column(Integer, primary_key=True)
+    handoff_pk = Column(Integer, ForeignKey("handoffs.pk"), nullable=False, index=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    author = Column(String(100), nullable=False)
+    text = Column(Text, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    delivered_at = Column(UTCDateTime, nullable=True)
+    delivered_by = Column(String(16), nullable=True)  # "chat" or "email"

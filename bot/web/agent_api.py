@@ -19,7 +19,8 @@ from bot import db
 from bot.handoff import queue
 from bot.handoff.config import get_config
 from bot.handoff.context import transcript_of
-from bot.handoff.models import Handoff, HandoffNote, WrongAnswerReport
+from bot.handoff.follow_ups import follow_up
+from bot.handoff.models import FollowUp, Handoff, HandoffNote, WrongAnswerReport
 from bot.handoff.ownership import InvalidTransition, Status
 from bot.handoff.rasa_api import RasaClient, RasaUnavailable
 from bot.mail import MailError, send_mail
@@ -160,11 +161,12 @@ def conflict(error: InvalidTransition) -> HTTPException:
 
 @router.get("/handoffs", response_model=List[HandoffSummary])
 def list_handoffs(
-    view: str = Query("open", pattern="^(open|queued|mine|closed)$"),
+    view: str = Query("open", pattern="^(open|queued|mine|closed|follow_up)$"),
     me: User = Depends(agent_only),
     session: Session = Depends(get_session),
 ) -> List[Dict[str, Any]]:
-    """The queue (best first), the agent's own chats, or recently closed handoffs."""
+    """The queue (best first), the agent's own chats, recently closed handoffs, or the closed
+    ones whose promised follow-up has not been written yet."""
     query = select(Handoff)
     if view == "queued":
         query = query.where(Handoff.status == Status.QUEUED.value)
@@ -172,9 +174,12 @@ def list_handoffs(
         query = query.where(Handoff.status == Status.ASSIGNED.value, Handoff.agent_id == me.pk)
     elif view == "open":
         query = query.where(Handoff.status.in_(queue.OPEN_VALUES))
+    elif view == "follow_up":
+        written = select(FollowUp.handoff_pk)
+        query = query.where(Handoff.outcome == "follow_up", Handoff.pk.notin_(written))
     else:
         query = query.where(Handoff.status.notin_(queue.OPEN_VALUES))
-    if view == "closed":
+    if view in ("closed", "follow_up"):
         query = query.order_by(Handoff.pk.desc()).limit(100)
     else:
         query = query.order_by(Handoff.priority.desc(), Handoff.queued_at, Handoff.pk)
@@ -621,3 +626,24 @@ def agent_typing(
         handoff.conversation_id, name=me.display_name, typing=body.typing
     )
     return {"shown": shown}
+
+
+@router.post("/handoffs/{pk}/follow-up")
+def write_follow_up(
+    pk: int,
+    body: NoteText,
+    request: Request,
+    me: User = Depends(agent_only),
+    session: Session = Depends(get_session),
+) -> Dict[str, Any]:
+    """The follow-up promised when the conversation was resolved: sent by e-mail when the
+    customer's address is known, else said in the chat when the customer next writes."""
+    handoff = load(session, pk)
+    if handoff.status in queue.OPEN_VALUES:
+        raise HTTPException(
+            status_code=409, detail="the conversation is still open: write in the chat"
+        )
+    item = follow_up(
+        session, request.app.state.settings, handoff, author=me.display_name, text=body.text
+    )
+    return {"id": item.pk, "delivered_by": item.delivered_by or "chat on the customer's return"}

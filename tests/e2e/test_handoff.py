@@ -222,3 +222,28 @@ async def test_a_socketio_customer_hears_the_agent_live_and_rates(stack, agata) 
         assert rated.json() == {"reference": item["reference"], "score": 5}
         greeting = await customer.say("hello")
         assert any("virtual assistant" in r.get("text", "") for r in greeting)
+
+
+def test_a_follow_up_is_said_when_the_customer_returns(stack, sender, agata) -> None:
+    web = stack.web_url
+    stack.say(sender, "hello", metadata=POLISH)
+    stack.say(sender, "I want to talk to a person")
+    (item,) = [
+        h
+        for h in agata.get(f"{web}/api/handoffs?view=queued").json()
+        if h["conversation_id"] == sender
+    ]
+    agata.post(f"{web}/api/handoffs/{item['id']}/claim").raise_for_status()
+    agata.post(
+        f"{web}/api/handoffs/{item['id']}/resolve", json={"outcome": "follow_up"}
+    ).raise_for_status()
+    agata.post(
+        f"{web}/api/handoffs/{item['id']}/follow-up", json={"text": "Paczka jest w drodze."}
+    ).raise_for_status()
+    back = stack.say(sender, "hello")
+    assert back[0]["text"] == (
+        "Agata from our customer-service team, following up: Paczka jest w drodze."
+    )
+    assert custom(back, "follow_up") == {"author": "Agata", "text": "Paczka jest w drodze."}
+    assert "virtual assistant" in texts(back)  # and the bot answers as usual
+    assert custom(stack.say(sender, "hello"), "follow_up") is None  # said once

@@ -377,3 +377,42 @@ def test_agent_typing_needs_the_chat_and_reports_if_not_shown(web) -> None:
     assert ona.post(f"{web.url}/api/handoffs/{pk}/typing", json={}).status_code == 409
     ona.post(f"{web.url}/api/handoffs/{pk}/claim")
     assert ona.post(f"{web.url}/api/handoffs/{pk}/typing", json={}).json() == {"shown": False}
+
+
+def test_a_promised_follow_up_goes_by_email_when_the_address_is_known(mailing_web, inbox) -> None:
+    handler, _ = inbox
+    pk = open_handoff(mailing_web, "promise")
+    mailing_web.add_user("ona", "agent")
+    ona = mailing_web.client("ona")
+    ona.post(f"{mailing_web.url}/api/handoffs/{pk}/claim")
+    early = ona.post(f"{mailing_web.url}/api/handoffs/{pk}/follow-up", json={"text": "x"})
+    assert early.status_code == 409  # still open: write in the chat
+    ona.post(f"{mailing_web.url}/api/handoffs/{pk}/resolve", json={"outcome": "follow_up"})
+    todo = ona.get(f"{mailing_web.url}/api/handoffs?view=follow_up").json()
+    assert [h["id"] for h in todo] == [pk]
+    with db.session_scope(db.make_engine(mailing_web.database_url)) as session:
+        session.get(Handoff, pk).customer_email = "promise@example.com"
+    written = ona.post(
+        f"{mailing_web.url}/api/handoffs/{pk}/follow-up",
+        json={"text": "The warehouse found your parcel; it ships today."},
+    )
+    assert written.json()["delivered_by"] == "email"
+    (message,) = handler.wait(1)
+    assert message["to"] == ["promise@example.com"] and "ships today" in message["body"]
+    assert ona.get(f"{mailing_web.url}/api/handoffs?view=follow_up").json() == []
+
+
+def test_without_an_address_the_follow_up_waits_for_the_chat(web) -> None:
+    pk = open_handoff(web, "later")
+    web.add_user("ona", "agent")
+    ona = web.client("ona")
+    ona.post(f"{web.url}/api/handoffs/{pk}/claim")
+    ona.post(f"{web.url}/api/handoffs/{pk}/resolve", json={"outcome": "follow_up"})
+    written = ona.post(f"{web.url}/api/handoffs/{pk}/follow-up", json={"text": "Found it."})
+    assert written.json()["delivered_by"] == "chat on the customer's return"
+    from bot.handoff.follow_ups import take_due
+
+    with db.session_scope(db.make_engine(web.database_url)) as session:
+        assert take_due(session, "later") == [{"author": "Ona", "text": "Found it."}]
+    with db.session_scope(db.make_engine(web.database_url)) as session:
+        assert take_due(session, "later") == []  # exactly once
