@@ -364,3 +364,23 @@ def test_notes_knowledge_base_wrong_answer_and_transfer(stack, sender, console, 
     shoot(piotr, "09-transferred")
     piotr.get_by_role("button", name="Resolve").click()
     expect(piotr.locator("#chat-title")).to_have_text(f"{reference} · resolved")
+
+
+def test_a_promised_follow_up_is_written_from_the_console(stack, sender, console, shoot) -> None:
+    ola, _ = console("e2e-pw-ola")
+    reference = str(ask_for_a_person(stack, sender)["reference"])
+    ola.locator("#queue button", has_text=reference).click()
+    ola.get_by_role("button", name="Claim").click()
+    expect(ola.locator("#chat-title")).to_have_text(f"{reference} · assigned")
+    ola.get_by_label("Outcome").select_option("follow_up")
+    ola.get_by_role("button", name="Resolve").click()
+    waiting = ola.locator("#follow-ups button", has_text=reference)
+    expect(waiting).to_be_visible()
+    waiting.click()
+    ola.get_by_label(re.compile("^The answer")).fill("Kurier przyjedzie jutro.")
+    ola.get_by_role("button", name="Send the follow-up").click()
+    expect(ola.locator("#chat-error")).to_contain_text("Follow-up sent")
+    expect(ola.locator("#follow-ups button", has_text=reference)).to_have_count(0)
+    shoot(ola, "10-follow-up")
+    back = stack.say(sender, "hello")
+    assert back[0]["text"].endswith("following up: Kurier przyjedzie jutro.")

@@ -62,7 +62,7 @@ function minutes(seconds) {
 function showLogin() {
   state.timers.forEach(clearInterval);
   state = fresh();
-  for (const id of ["queue", "mine", "transcript", "notes", "earlier", "kb-results", "context"]) $(id).replaceChildren();
+  for (const id of ["queue", "mine", "follow-ups", "transcript", "notes", "earlier", "kb-results", "context"]) $(id).replaceChildren();
   $("chat").hidden = true;
   $("empty").hidden = false;
   $("login").hidden = false;
@@ -121,12 +121,15 @@ function renderList(id, handoffs) {
 async function refreshLists() {
   if (!state.me) return;
   try {
-    const [queued, mine] = await Promise.all([
+    const [queued, mine, followUps] = await Promise.all([
       api("GET", "/api/handoffs?view=queued"),
       api("GET", "/api/handoffs?view=mine"),
+      api("GET", "/api/handoffs?view=follow_up"),
     ]);
     renderList("queue", queued);
     renderList("mine", mine);
+    renderList("follow-ups", followUps);
+    state.followUps = new Set(followUps.map((h) => h.id));
     $("queue-count").textContent = String(queued.length);
     const arrived = queued.filter((h) => !state.seenQueued.has(h.id));
     queued.forEach((h) => state.seenQueued.add(h.id));
@@ -234,6 +237,7 @@ async function refreshConversation() {
     $("send").disabled = !mine;
     for (const control of $("transfer-form").elements) control.disabled = !mine;
     $("email-panel").hidden = !handoff.customer_email;
+    $("follow-up-panel").hidden = !(state.followUps && state.followUps.has(handoff.id));
     $("email-to").textContent = handoff.customer_email || "";
     const lines = await api("GET", `/api/handoffs/${state.current}/transcript`);
     renderTranscript(lines);
@@ -403,6 +407,18 @@ document.addEventListener("DOMContentLoaded", async () => {
     const team = $("transfer-team").value || null;
     await act("transfer", { agent, team, note: $("transfer-note").value.trim() || null });
     $("transfer-note").value = "";
+  });
+  $("follow-up-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = $("follow-up-text").value.trim();
+    if (!text) return;
+    try {
+      const result = await api("POST", `/api/handoffs/${state.current}/follow-up`, { text });
+      $("follow-up-text").value = "";
+      $("chat-error").textContent = `Follow-up sent (${result.delivered_by}).`;
+      state.lists = {};
+      refreshLists();
+    } catch (e) { $("chat-error").textContent = e.message; }
   });
   $("email-form").addEventListener("submit", async (event) => {
     event.preventDefault();
