@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
@@ -384,3 +384,101 @@ def test_a_promised_follow_up_is_written_from_the_console(stack, sender, console
     shoot(ola, "10-follow-up")
     back = stack.say(sender, "hello")
     assert back[0]["text"].endswith("following up: Kurier przyjedzie jutro.")
+
+
+class SocketCustomer:
+    """The widget's side in a thread of its own (Playwright's sync API owns this thread):
+    a real socket.io client on Rasa's channel, with every message it receives kept."""
+
+    def __init__(self, url: str) -> None:
+        import asyncio
+        import threading
+        import uuid
+
+        from tests.e2e.test_socketio import Customer
+
+        self.session_id = uuid.uuid4().hex
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        self.customer = Customer(url, self.session_id)
+        self.received: List[Dict[str, object]] = []
+        self.run(self.customer.__aenter__())
+        self.customer.client.on("bot_uttered", self.received.append)
+
+    def run(self, coroutine, timeout: float = 30):
+        import asyncio
+
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def say(self, text: str, metadata: Optional[Dict[str, str]] = None) -> None:
+        data = {"message": text, "session_id": self.session_id}
+        if metadata:
+            data["metadata"] = metadata
+        self.run(self.customer.client.emit("user_uttered", data))
+
+    def wait_for(self, predicate: Callable[[Dict[str, object]], bool], timeout: float = 15.0):
+        import time as clock
+
+        deadline = clock.monotonic() + timeout
+        while clock.monotonic() < deadline:
+            for message in list(self.received):
+                if predicate(message):
+                    return message
+            clock.sleep(0.05)
+        raise AssertionError(f"not received; got {self.received}")
+
+    def close(self) -> None:
+        import asyncio
+
+        self.run(self.customer.__aexit__(None, None, None))
+        self.run(asyncio.sleep(0.3))  # let the client's polling tasks end
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+def test_widget_customer_and_console_agent_end_to_end(stack, console, shoot) -> None:
+    """Issue 3's journey: the customer on the real socket.io channel, the agent in a browser."""
+    ola, _ = console("e2e-pw-ola")  # on duty before the customer asks
+    customer = SocketCustomer(stack.url)
+    try:
+        customer.say("dzień dobry", metadata=POLISH)
+        customer.wait_for(lambda m: "virtual assistant" in str(m.get("text", "")))
+        customer.say("I want to talk to a person")
+        queued = customer.wait_for(
+            lambda m: (m.get("custom") or {}).get("handoff", {}).get("status") == "queued"
+        )
+        reference = queued["custom"]["handoff"]["reference"]
+
+        ola.locator("#queue button", has_text=reference).click()
+        expect(ola.locator("#summary")).to_contain_text(
+            "Handed off: the customer asked for a person"
+        )
+        ola.get_by_role("button", name="Claim").click()
+        customer.wait_for(
+            lambda m: "Ola from our customer-service team has joined" in str(m.get("text", ""))
+        )
+
+        box = ola.get_by_label("Reply to the customer")
+        box.fill("Dzień dobry, tu Ola!")
+        box.press("Enter")
+        customer.wait_for(lambda m: m.get("text") == "Dzień dobry, tu Ola!")
+        customer.say("Dziękuję, to wszystko")
+        expect(ola.locator("#transcript li.customer").last).to_contain_text("Dziękuję, to wszystko")
+        shoot(ola, "11-widget-customer")
+
+        ola.get_by_role("button", name="Hand back to the bot").click()
+        back = customer.wait_for(
+            lambda m: (m.get("custom") or {}).get("handoff", {}).get("status") == "bot"
+        )
+        seen = len(customer.received)
+        customer.say("hello")
+        customer.wait_for(
+            lambda m: "virtual assistant" in str(m.get("text", ""))
+            and any(m is later for later in customer.received[seen:])
+        )
+        survey = back["custom"]["handoff"]["survey"]
+        import requests
+
+        rated = requests.post(f"{stack.web_url}{survey}", json={"score": 4}, timeout=10)
+        assert rated.json() == {"reference": reference, "score": 4}
+    finally:
+        customer.close()
