@@ -523,7 +523,7 @@ def report_wrong_answer(
     me: User = Depends(agent_only),
     session: Session = Depends(get_session),
 ) -> Dict[str, Any]:
-    """ "The bot got this wrong": recorded as work for the editors (their inbox)."""
+    """Report "the bot got this wrong": recorded as work for the editors (their inbox)."""
     handoff = load(session, pk)
     report = WrongAnswerReport(
         conversation_id=handoff.conversation_id,

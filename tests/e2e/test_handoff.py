@@ -47,6 +47,19 @@ def agata(stack) -> Iterator[requests.Session]:
     engine.dispose()
 
 
+def claimed(stack, sender: str, agent: requests.Session) -> dict:
+    """A Polish customer asks for a person and ``agent`` claims the handoff; its queue entry."""
+    stack.say(sender, "hello", metadata=POLISH)
+    stack.say(sender, "I want to talk to a person")
+    (item,) = [
+        h
+        for h in agent.get(f"{stack.web_url}/api/handoffs?view=queued").json()
+        if h["conversation_id"] == sender
+    ]
+    agent.post(f"{stack.web_url}/api/handoffs/{item['id']}/claim").raise_for_status()
+    return item
+
+
 def test_the_queue_then_the_agent_then_the_bot_again(stack, sender, agata) -> None:
     web = stack.web_url
     stack.say(sender, "hello", metadata=POLISH)
@@ -119,14 +132,7 @@ def test_a_second_request_while_queued_does_not_open_another(stack, sender, agat
 
 def test_a_human_conversation_survives_a_restart_of_every_server(stack, sender, agata) -> None:
     web = stack.web_url
-    stack.say(sender, "hello", metadata=POLISH)
-    stack.say(sender, "I want to talk to a person")
-    (item,) = [
-        h
-        for h in agata.get(f"{web}/api/handoffs?view=queued").json()
-        if h["conversation_id"] == sender
-    ]
-    agata.post(f"{web}/api/handoffs/{item['id']}/claim").raise_for_status()
+    item = claimed(stack, sender, agata)
     agata.post(
         f"{web}/api/handoffs/{item['id']}/messages", json={"text": "Before the restart"}
     ).raise_for_status()
@@ -226,14 +232,7 @@ async def test_a_socketio_customer_hears_the_agent_live_and_rates(stack, agata) 
 
 def test_a_follow_up_is_said_when_the_customer_returns(stack, sender, agata) -> None:
     web = stack.web_url
-    stack.say(sender, "hello", metadata=POLISH)
-    stack.say(sender, "I want to talk to a person")
-    (item,) = [
-        h
-        for h in agata.get(f"{web}/api/handoffs?view=queued").json()
-        if h["conversation_id"] == sender
-    ]
-    agata.post(f"{web}/api/handoffs/{item['id']}/claim").raise_for_status()
+    item = claimed(stack, sender, agata)
     agata.post(
         f"{web}/api/handoffs/{item['id']}/resolve", json={"outcome": "follow_up"}
     ).raise_for_status()

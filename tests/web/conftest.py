@@ -82,3 +82,25 @@ def web(database_url: str) -> Iterator[Web]:
     url = next(gen)
     yield Web(url, database_url)
     gen.close()
+
+
+def open_handoff(
+    web: Web, conversation_id: str = "c1", *, question: str = "my tv is broken", **extra: Any
+) -> int:
+    """A handoff for ``conversation_id`` in the test database (queued unless ``queue=False``)."""
+    from bot.handoff.queue import request_handoff
+
+    with db.session_scope(db.make_engine(web.database_url)) as session:
+        handoff, _ = request_handoff(
+            session,
+            conversation_id=conversation_id,
+            reason="asked_for_person",
+            language="en",
+            channel="socketio",
+            last_question=question,
+            context={"version": 1, "summary": f"Wants: {question}"},
+            team="support-baltics",
+            **extra,
+        )
+        session.flush()
+        return handoff.pk

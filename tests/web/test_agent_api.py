@@ -12,27 +12,9 @@ from sqlalchemy import func, select
 
 from bot import db
 from bot.handoff.models import Handoff, HandoffEvent
-from bot.handoff.queue import request_handoff
 from bot.settings import Settings
 from bot.web.app import create_app
-from tests.web.conftest import PASSWORD
-
-
-def queued(web, conversation_id: str = "c1", **extra) -> int:
-    with db.session_scope(db.make_engine(web.database_url)) as session:
-        handoff, _ = request_handoff(
-            session,
-            conversation_id=conversation_id,
-            reason="asked_for_person",
-            language="en",
-            channel="socketio",
-            last_question="where is my parcel",
-            context={"version": 1, "summary": "Wants: where is my parcel"},
-            team="support-baltics",
-            **extra,
-        )
-        session.flush()
-        return handoff.pk
+from tests.web.conftest import PASSWORD, open_handoff
 
 
 def api_routes():
@@ -104,8 +86,8 @@ def test_forged_cookie_is_refused(web) -> None:
 
 def test_queue_lists_waiting_customers_best_first(web) -> None:
     web.add_user("ona", "agent")
-    first = queued(web, "c1")
-    urgent = queued(web, "c2", priority=2)
+    first = open_handoff(web, "c1")
+    urgent = open_handoff(web, "c2", priority=2)
     listed = web.client("ona").get(f"{web.url}/api/handoffs?view=queued").json()
     assert [h["id"] for h in listed] == [urgent, first]
     assert listed[0]["position"] == 1 and listed[1]["position"] == 2
@@ -114,7 +96,7 @@ def test_queue_lists_waiting_customers_best_first(web) -> None:
 
 
 def test_two_agents_claim_at_once_exactly_one_wins(web) -> None:
-    pk = queued(web)
+    pk = open_handoff(web)
     web.add_user("ona", "agent")
     web.add_user("jonas", "agent")
     clients = [web.client("ona"), web.client("jonas")]
@@ -142,7 +124,7 @@ def test_two_agents_claim_at_once_exactly_one_wins(web) -> None:
 
 
 def test_the_loser_is_told_who_has_it(web) -> None:
-    pk = queued(web)
+    pk = open_handoff(web)
     web.add_user("ona", "agent")
     web.add_user("jonas", "agent")
     ona, jonas = web.client("ona"), web.client("jonas")
@@ -159,7 +141,7 @@ def test_the_loser_is_told_who_has_it(web) -> None:
 
 
 def test_a_message_that_cannot_be_delivered_says_so(web) -> None:
-    pk = queued(web)
+    pk = open_handoff(web)
     web.add_user("ona", "agent")
     ona = web.client("ona")
     ona.post(f"{web.url}/api/handoffs/{pk}/claim")
@@ -172,7 +154,7 @@ def test_a_message_that_cannot_be_delivered_says_so(web) -> None:
     [{"text": ""}, {"text": "   "}, {"text": "x" * 5000}, {"words": "hi"}, ["not", "an", "object"]],
 )
 def test_bad_replies_get_a_clear_422(web, body) -> None:
-    pk = queued(web)
+    pk = open_handoff(web)
     web.add_user("ona", "agent")
     ona = web.client("ona")
     ona.post(f"{web.url}/api/handoffs/{pk}/claim")
@@ -195,7 +177,7 @@ def test_invalid_json_and_hostile_ids(web) -> None:
 
 
 def test_resolve_a_queued_spam_conversation(web) -> None:
-    pk = queued(web)
+    pk = open_handoff(web)
     web.add_user("ona", "agent")
     ona = web.client("ona")
     done = ona.post(f"{web.url}/api/handoffs/{pk}/resolve", json={"outcome": "spam"})

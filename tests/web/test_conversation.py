@@ -14,7 +14,7 @@ from bot.handoff import queue
 from bot.handoff.models import Handoff
 from bot.handoff.rasa_api import RasaClient
 from bot.web.conversation import retry_pending
-from tests.web.test_customer_api import open_handoff
+from tests.web.conftest import open_handoff
 
 
 class RasaEvents:

@@ -14,13 +14,12 @@ from sqlalchemy import select
 
 from bot import db
 from bot.handoff.models import Handoff, HandoffNote, Survey, WrongAnswerReport
-from bot.handoff.queue import request_handoff
 from bot.kb.sources import import_sources, load_sources
 from bot.settings import PROJECT_ROOT
 from bot.stack import free_port
 from bot.timeutil import utcnow
 from bot.users import User
-from tests.web.conftest import Web, serve
+from tests.web.conftest import Web, open_handoff, serve
 
 
 class Inbox:
@@ -67,23 +66,6 @@ def mailing_web(database_url: str, inbox) -> Iterator[Web]:
     url = next(gen)
     yield Web(url, database_url)
     gen.close()
-
-
-def open_handoff(web: Web, conversation_id: str = "conv-1", *, queue: bool = True) -> int:
-    with db.session_scope(db.make_engine(web.database_url)) as session:
-        handoff, _ = request_handoff(
-            session,
-            conversation_id=conversation_id,
-            reason="asked_for_person",
-            language="en",
-            channel="socketio",
-            last_question="my tv is broken",
-            context={"version": 1, "summary": "Wants: my tv is broken"},
-            team="support-baltics",
-            queue=queue,
-        )
-        session.flush()
-        return handoff.pk
 
 
 def test_state_of_a_conversation_without_a_person_is_bot(web) -> None:
