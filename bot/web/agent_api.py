@@ -162,14 +162,18 @@ def conflict(error: InvalidTransition) -> HTTPException:
 @router.get("/handoffs", response_model=List[HandoffSummary])
 def list_handoffs(
     view: str = Query("open", pattern="^(open|queued|mine|closed|follow_up)$"),
+    every_team: bool = Query(False, description="queued: all teams, not only the agent's own"),
     me: User = Depends(agent_only),
     session: Session = Depends(get_session),
 ) -> List[Dict[str, Any]]:
-    """The queue (best first), the agent's own chats, recently closed handoffs, or the closed
-    ones whose promised follow-up has not been written yet."""
+    """The queue (best first; the agent's own teams unless ``every_team``), the agent's own
+    chats, recently closed handoffs, or the closed ones whose promised follow-up has not been
+    written yet."""
     query = select(Handoff)
     if view == "queued":
         query = query.where(Handoff.status == Status.QUEUED.value)
+        if me.teams and not every_team:
+            query = query.where(Handoff.team.in_(list(me.teams)) | Handoff.team.is_(None))
     elif view == "mine":
         query = query.where(Handoff.status == Status.ASSIGNED.value, Handoff.agent_id == me.pk)
     elif view == "open":

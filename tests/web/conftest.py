@@ -99,8 +99,7 @@ def open_handoff(
             channel="socketio",
             last_question=question,
             context={"version": 1, "summary": f"Wants: {question}"},
-            team="support-baltics",
-            **extra,
+            **{"team": "support-baltics", **extra},
         )
         session.flush()
         return handoff.pk

@@ -219,3 +219,18 @@ def test_teams_and_online_colleagues_for_a_transfer(web) -> None:
             "capacity": 3,
         }
     ]
+
+
+def test_agents_see_their_own_teams_queue(web) -> None:
+    baltic = open_handoff(web, "b1")
+    polish = open_handoff(web, "p1", team="support-poland")
+    web.add_user("agata", "agent", teams=["support-poland"])
+    web.add_user("any", "agent")  # no team: sees every queue
+    agata, anyone = web.client("agata"), web.client("any")
+    assert [h["id"] for h in agata.get(f"{web.url}/api/handoffs?view=queued").json()] == [polish]
+    every = agata.get(f"{web.url}/api/handoffs?view=queued&every_team=true").json()
+    assert {h["id"] for h in every} == {baltic, polish}
+    assert {h["id"] for h in anyone.get(f"{web.url}/api/handoffs?view=queued").json()} == {
+        baltic,
+        polish,
+    }
