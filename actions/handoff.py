@@ -113,12 +113,7 @@ def open_handoff_for(
         customer_key=customer_key_of(context),
     )
     session.flush()
-    state = customer_state(
-        session,
-        handoff,
-        default_handle_seconds=config.queue.average_handle_minutes * 60,
-        max_wait_seconds=config.queue.max_wait_minutes * 60,
-    )
+    state = customer_state(session, handoff, config.queue)
     state["created"] = created
     return state
 

@@ -53,7 +53,7 @@ async def person_owns(conversation_id: str) -> Optional[Dict[str, Any]]:
 
     def read() -> Optional[Dict[str, Any]]:
         with session_scope(get_engine(get_settings().database_url)) as session:
-            return open_customer_state(session, conversation_id, get_config())
+            return open_customer_state(session, conversation_id, get_config().queue)
 
     try:
         return await asyncio.to_thread(read)

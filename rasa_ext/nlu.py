@@ -129,32 +129,37 @@ class FeatureScaler:
         idf: Dict[str, np.ndarray],
         sparse: Dict[str, bool],
         dense_weight: float,
+        widths: Dict[str, int],
     ) -> None:
         self.origins = origins
         self.idf = idf
         self.sparse = sparse
         self.dense_weight = dense_weight
+        # Columns per block, as trained: a message missing a block gets zeros of this width.
+        self.widths = widths
 
     @classmethod
     def fit(cls, blocks: List[Dict[str, Any]], dense_weight: float) -> FeatureScaler:
         origins = sorted(blocks[0]) if blocks else []
         idf: Dict[str, np.ndarray] = {}
         sparse: Dict[str, bool] = {}
+        widths: Dict[str, int] = {}
         for origin in origins:
             first = blocks[0][origin]
             sparse[origin] = scipy.sparse.issparse(first)
+            widths[origin] = int(first.shape[-1])
             if sparse[origin]:
                 stacked = scipy.sparse.vstack([b[origin] for b in blocks]).tocsc()
                 document_frequency = np.diff(stacked.indptr)
                 n = stacked.shape[0]
                 idf[origin] = (np.log((1 + n) / (1 + document_frequency)) + 1).astype(np.float32)
-        return cls(origins, idf, sparse, dense_weight)
+        return cls(origins, idf, sparse, dense_weight, widths)
 
     def transform(self, blocks: List[Dict[str, Any]]) -> scipy.sparse.csr_matrix:
         parts = []
         for origin in self.origins:
+            width = self.widths[origin]
             if self.sparse[origin]:
-                width = len(self.idf[origin])
                 rows = []
                 for b in blocks:
                     row = b.get(origin)
@@ -166,11 +171,6 @@ class FeatureScaler:
                 matrix = matrix.multiply(self.idf[origin].reshape(1, -1)).tocsr()
                 weight = 1.0
             else:
-                width = (
-                    next(b[origin].shape[-1] for b in blocks if origin in b)
-                    if any(origin in b for b in blocks)
-                    else 0
-                )
                 dense = np.stack(
                     [
                         np.asarray(b[origin], dtype=np.float32).reshape(-1)
@@ -187,12 +187,19 @@ class FeatureScaler:
         return scipy.sparse.hstack(parts).tocsr()
 
     def to_json(self) -> Dict[str, Any]:
-        return {"origins": self.origins, "sparse": self.sparse, "dense_weight": self.dense_weight}
+        return {
+            "origins": self.origins,
+            "sparse": self.sparse,
+            "dense_weight": self.dense_weight,
+            "widths": self.widths,
+        }
 
     @classmethod
     def from_saved(cls, meta: Dict[str, Any], arrays: Dict[str, np.ndarray]) -> FeatureScaler:
         idf = {o: arrays[f"idf::{o}"] for o in meta["origins"] if meta["sparse"][o]}
-        return cls(meta["origins"], idf, meta["sparse"], float(meta["dense_weight"]))
+        return cls(
+            meta["origins"], idf, meta["sparse"], float(meta["dense_weight"]), meta["widths"]
+        )
 
 
 def softmax(margins: np.ndarray, temperature: float) -> np.ndarray:
@@ -220,6 +227,9 @@ class LinearClassifier(GraphComponent, IntentClassifier):
             "temperature": 0.2,
             "ranking_length": 10,
             "class_weight": None,
+            # The stored format: Rasa's training cache keys on the config, not on our code, so a
+            # change to what persist() writes must change this number.
+            "storage_format": 2,
         }
 
     def __init__(

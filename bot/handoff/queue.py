@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.handoff import webhooks
+from bot.handoff.config import QueueSettings
 from bot.handoff.models import Handoff, HandoffEvent
 from bot.handoff.ownership import OPEN, InvalidTransition, Status, next_status
 from bot.timeutil import utcnow
@@ -363,9 +364,7 @@ def requeue_abandoned_by_agents(
     return moved
 
 
-def customer_state(
-    session: Session, handoff: Handoff, *, default_handle_seconds: float, max_wait_seconds: float
-) -> Dict[str, Any]:
+def customer_state(session: Session, handoff: Handoff, settings: QueueSettings) -> Dict[str, Any]:
     """What the customer's side is told about their handoff (the ``handoff`` custom payload).
 
     ``status`` is queued (with ``position`` and ``estimated_wait_seconds``; ``long_wait`` when the
@@ -380,11 +379,11 @@ def customer_state(
     }
     if handoff.status == Status.QUEUED.value:
         wait = estimated_wait_seconds(
-            session, handoff, default_handle_seconds=default_handle_seconds
+            session, handoff, default_handle_seconds=settings.average_handle_minutes * 60
         )
         state["position"] = queue_position(session, handoff)
         state["estimated_wait_seconds"] = None if wait is None else round(wait)
-        state["long_wait"] = wait is None or wait > max_wait_seconds
+        state["long_wait"] = wait is None or wait > settings.max_wait_minutes * 60
         # Where the customer's side leaves the queue or leaves a message (bot/web/customer_api).
         base = f"/api/conversations/{handoff.conversation_id}"
         state["leave"], state["leave_message"] = f"{base}/leave", f"{base}/ticket"
@@ -394,15 +393,8 @@ def customer_state(
 
 
 def open_customer_state(
-    session: Session, conversation_id: str, config: Any
+    session: Session, conversation_id: str, settings: QueueSettings
 ) -> Optional[Dict[str, Any]]:
     """The customer's view of the conversation's open handoff, or None when the bot owns it."""
     handoff = open_handoff(session, conversation_id)
-    if handoff is None:
-        return None
-    return customer_state(
-        session,
-        handoff,
-        default_handle_seconds=config.queue.average_handle_minutes * 60,
-        max_wait_seconds=config.queue.max_wait_minutes * 60,
-    )
+    return None if handoff is None else customer_state(session, handoff, settings)

@@ -28,6 +28,7 @@ from bot.timeutil import utcnow
 from bot.users import PRESENCES, User, find_user
 from bot.web.auth import get_session, requires
 from bot.web.conversation import give_back
+from bot.web.customer_api import is_typing
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["agent"])
@@ -35,12 +36,6 @@ agent_only = requires("agent")
 
 MAX_REPLY = 4000
 OUTCOMES = ("solved", "not_solved", "follow_up", "spam")
-
-
-def customer_typing(conversation_id: str) -> bool:
-    from bot.web.customer_api import is_typing
-
-    return is_typing(conversation_id)
 
 
 class HandoffSummary(BaseModel):
@@ -134,7 +129,7 @@ def summary_of(session: Session, handoff: Handoff, me: User) -> Dict[str, Any]:
         "priority": handoff.priority,
         "last_question": handoff.last_question,
         "summary": (handoff.context or {}).get("summary", ""),
-        "customer_typing": customer_typing(handoff.conversation_id),
+        "customer_typing": is_typing(handoff.conversation_id),
         "agent": handoff.agent.display_name if handoff.agent is not None else None,
         "position": queue.queue_position(session, handoff) or None,
         "waiting_seconds": waiting,

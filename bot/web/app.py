@@ -106,12 +106,7 @@ def requeue_disconnected(app: FastAPI) -> List[Dict[str, Any]]:
         return [
             {
                 "conversation_id": h.conversation_id,
-                "state": customer_state(
-                    session,
-                    h,
-                    default_handle_seconds=config.queue.average_handle_minutes * 60,
-                    max_wait_seconds=config.queue.max_wait_minutes * 60,
-                ),
+                "state": customer_state(session, h, config.queue),
             }
             for h in moved
         ]

@@ -71,7 +71,7 @@ def rasa_of(request: Request) -> RasaClient:
 
 
 def state_of(session: Session, conversation_id: str) -> Dict[str, Any]:
-    state = queue.open_customer_state(session, conversation_id, get_config())
+    state = queue.open_customer_state(session, conversation_id, get_config().queue)
     return state if state is not None else {"status": "bot"}
 
 
