@@ -1,9 +1,10 @@
-"""Shared fixtures: every test gets its own migrated SQLite database."""
+"""Shared fixtures: every test gets its own migrated SQLite database; `conversations` writes to
+it as the Rasa server does."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -36,3 +37,44 @@ def session(engine: Engine) -> Iterator[Session]:
 @pytest.fixture
 def kb_dir() -> Path:
     return PROJECT_ROOT / "data" / "kb"
+
+
+class Conversations:
+    """Writes what is said into the test database through Rasa's own SQL tracker store (our
+    subclass, as the Rasa server runs it), so the web app reads rows exactly as Rasa writes them."""
+
+    def __init__(self, database_url: str) -> None:
+        from rasa_ext.tracker_store import UrlSQLTrackerStore
+
+        self.store = UrlSQLTrackerStore(url=database_url)
+
+    async def say(self, conversation_id: str, *events: Any) -> None:
+        """Append Rasa events (UserUttered, BotUttered, ...) to the conversation."""
+        from rasa.shared.core.trackers import DialogueStateTracker
+
+        tracker = await self.store.retrieve(conversation_id)
+        if tracker is None:
+            tracker = DialogueStateTracker(conversation_id, [])
+        for event in events:
+            tracker.update(event)
+        await self.store.save(tracker)
+
+    async def customer(self, conversation_id: str, text: str) -> None:
+        from rasa.shared.core.events import UserUttered
+
+        await self.say(conversation_id, UserUttered(text, {"name": "inform", "confidence": 0.9}))
+
+    async def bot(self, conversation_id: str, text: str, **metadata: Any) -> None:
+        from rasa.shared.core.events import BotUttered
+
+        await self.say(conversation_id, BotUttered(text, metadata=metadata))
+
+    def close(self) -> None:
+        self.store.engine.dispose()
+
+
+@pytest.fixture
+def conversations(database_url: str) -> Iterator[Conversations]:
+    said = Conversations(database_url)
+    yield said
+    said.close()

@@ -23,14 +23,15 @@ PAYLOAD_WORDS = {
 }
 
 
-def _time(event: Mapping[str, Any]) -> Optional[str]:
+def event_time(event: Mapping[str, Any]) -> Optional[str]:
     stamp = event.get("timestamp")
     if stamp is None:
         return None
     return dt.datetime.fromtimestamp(float(stamp), tz=dt.timezone.utc).isoformat()
 
 
-def _text(text: Optional[str]) -> str:
+def display_text(text: Optional[str]) -> str:
+    """What the customer said, in words: a button they clicked by its meaning, not its payload."""
     text = text or ""
     for prefix, words in PAYLOAD_WORDS.items():
         if text.startswith(prefix):
@@ -49,16 +50,17 @@ def transcript_of(events: Iterable[Mapping[str, Any]]) -> List[Dict[str, Any]]:
             intent = (event.get("parse_data") or {}).get("intent") or {}
             lines.append(
                 {
-                    "time": _time(event),
+                    "time": event_time(event),
                     "author": "customer",
-                    "text": _text(event.get("text")),
+                    "text": display_text(event.get("text")),
                     "intent": intent.get("name"),
                 }
             )
         elif kind == "bot" and event.get("text"):
             meta = event.get("metadata") or {}
             author = meta.get("author") if meta.get("author") in ("agent", "system") else "bot"
-            line = {"time": _time(event), "author": author, "text": str(event["text"])[:MAX_TEXT]}
+            text = str(event["text"])[:MAX_TEXT]
+            line = {"time": event_time(event), "author": author, "text": text}
             if author == "agent":
                 line["name"] = str(meta.get("display_name") or "")[:100]
             lines.append(line)
@@ -123,7 +125,7 @@ def build_context(
             intent = parse.get("intent") or {}
             understood.append(
                 {
-                    "text": _text(text),
+                    "text": display_text(text),
                     "intent": intent.get("name"),
                     "confidence": round(float(intent.get("confidence") or 0.0), 4),
                     "entities": [
@@ -147,7 +149,7 @@ def build_context(
             custom = data.get("custom") or {}
             if isinstance(custom, dict) and "kb_answer" in custom:
                 answer = dict(custom["kb_answer"])
-                answer["time"] = _time(event)
+                answer["time"] = event_time(event)
                 articles.append(answer)
     rated = {(r["article_id"], r["version"]): r["helpful"] for r in ratings}
     for article in articles:
