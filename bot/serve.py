@@ -64,6 +64,9 @@ def web_app_command(port: int) -> List[str]:
         str(BIN / "python"), "-m", "uvicorn", "bot.web.main:app",
         "--host", "0.0.0.0", "--port", str(port),  # noqa: S104  (serves browsers, as Rasa does)
         "--no-access-log",
+        # Live streams (bot/web/live.py) never end by themselves: stop them, the browsers
+        # reconnect to the next process.
+        "--timeout-graceful-shutdown", "3",
     ]  # fmt: skip
 
 

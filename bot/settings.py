@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     webhook_url: Optional[str] = None
     webhook_secret: Optional[SecretStr] = None
     webhook_max_attempts: int = 8
+    # Live updates (bot/live/): how often each web process looks for new rows (seconds).
+    live_poll_seconds: float = Field(default=0.5, gt=0, le=10)
+    # Redis, for several web processes behind a load balancer: typing and its fan-out are shared
+    # there. Unset: this process's memory (right for one web process).
+    redis_url: Optional[SecretStr] = None
+    # Prefix of every Redis key and channel (several deployments may share one Redis).
+    redis_prefix: str = Field(default="amberline", regex=r"^[A-Za-z0-9_.-]{1,64}$")
 
     class Config:
         env_prefix = "BOT_"
@@ -79,6 +86,14 @@ class Settings(BaseSettings):
     def _url_has_scheme(cls, value: Optional[str]) -> Optional[str]:  # noqa: N805
         if value is not None and "://" not in value:
             raise ValueError("must be an SQLAlchemy URL such as sqlite:///var/amberline.db")
+        return value
+
+    @validator("redis_url")
+    def _redis_scheme(cls, value: Optional[SecretStr]) -> Optional[SecretStr]:  # noqa: N805
+        if value is not None and not value.get_secret_value().startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise ValueError("must be a Redis URL such as redis://localhost:6379/0")
         return value
 
     @validator("default_language")

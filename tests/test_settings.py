@@ -26,6 +26,9 @@ def test_tracker_url_can_differ(monkeypatch) -> None:
         ("BOT_DEFAULT_LANGUAGE", "de"),
         ("BOT_ANSWER_THRESHOLD", "abc"),
         ("BOT_ANSWER_THRESHOLD", "1.5"),
+        ("BOT_REDIS_URL", "localhost:6379"),
+        ("BOT_REDIS_PREFIX", "has spaces"),
+        ("BOT_LIVE_POLL_SECONDS", "0"),
     ],
 )
 def test_bad_values_fail_with_the_name(monkeypatch, variable: str, value: str) -> None:
@@ -37,6 +40,7 @@ def test_bad_values_fail_with_the_name(monkeypatch, variable: str, value: str) -
 
 def test_secret_token_is_hidden(monkeypatch) -> None:
     monkeypatch.setenv("BOT_RASA_TOKEN", "s3cret-value")
+    monkeypatch.setenv("BOT_REDIS_URL", "redis://:r3dis-pass@cache:6379/0")
     settings = Settings()
-    assert "s3cret-value" not in repr(settings)
+    assert "s3cret-value" not in repr(settings) and "r3dis-pass" not in repr(settings)
     assert settings.rasa_token.get_secret_value() == "s3cret-value"

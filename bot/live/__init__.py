@@ -1,5 +1,5 @@
-"""Live updates: what changed in conversations and handoffs, to push to the agent console and to
-customers, in every web app process alike.
+"""Live updates: what changed in conversations and handoffs, pushed to the agent console and to
+customers (Server-Sent Events, ``bot/web/live.py``), in every web app process alike.
 
 Where changes happen, and how a web process learns of them:
 - A customer's message arrives at the Rasa server, a separate process, which writes it to its SQL
@@ -21,4 +21,9 @@ Where changes happen, and how a web process learns of them:
 Not chosen: PostgreSQL LISTEN/NOTIFY needs a trigger on Rasa's own ``events`` table (a schema we do
 not own) and does nothing on SQLite, the default; Redis pub/sub alone loses what is published
 while a process is down or restarting, and the Rasa server would have to publish too.
+
+What lives in no table: typing. Customers' and agents' "typing…" is short-lived state, kept by a
+``Broker`` (``broker.py``): in this process's memory by default, or in Redis (``BOT_REDIS_URL``),
+whose pub/sub then carries typing events to every web process, so that a customer's typing that
+reaches one process shows in a console connected to another.
 """

@@ -18,17 +18,16 @@ from sqlalchemy.orm import Session
 from bot import db
 from bot.handoff import queue
 from bot.handoff.config import get_config
-from bot.handoff.context import transcript_of
 from bot.handoff.follow_ups import follow_up
 from bot.handoff.models import FollowUp, Handoff, HandoffNote, WrongAnswerReport
 from bot.handoff.ownership import InvalidTransition, Status
 from bot.handoff.rasa_api import RasaClient, RasaUnavailable
+from bot.live import tracker
 from bot.mail import MailError, send_mail
 from bot.timeutil import utcnow
 from bot.users import PRESENCES, User, find_user
 from bot.web.auth import get_session, requires
 from bot.web.conversation import give_back
-from bot.web.customer_api import is_typing
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["agent"])
@@ -65,6 +64,7 @@ class HandoffDetail(HandoffSummary):
 
 
 class TranscriptLine(BaseModel):
+    id: Optional[int] = Field(None, description="its place in the conversation (live updates)")
     time: Optional[str]
     author: str
     text: str
@@ -114,7 +114,9 @@ def rasa_of(request: Request) -> RasaClient:
     return request.app.state.rasa
 
 
-def summary_of(session: Session, handoff: Handoff, me: User) -> Dict[str, Any]:
+def summary_of(
+    session: Session, handoff: Handoff, me: User, *, typing: bool = False
+) -> Dict[str, Any]:
     waiting = None
     if handoff.status == Status.QUEUED.value and handoff.queued_at is not None:
         waiting = round((utcnow() - handoff.queued_at).total_seconds(), 1)
@@ -129,13 +131,20 @@ def summary_of(session: Session, handoff: Handoff, me: User) -> Dict[str, Any]:
         "priority": handoff.priority,
         "last_question": handoff.last_question,
         "summary": (handoff.context or {}).get("summary", ""),
-        "customer_typing": is_typing(handoff.conversation_id),
+        "customer_typing": typing,
         "agent": handoff.agent.display_name if handoff.agent is not None else None,
         "position": queue.queue_position(session, handoff) or None,
         "waiting_seconds": waiting,
         "created_at": handoff.created_at.isoformat(),
         "mine": handoff.agent_id == me.pk,
     }
+
+
+def typing_in(request: Request, handoff: Handoff) -> bool:
+    """Whether the customer of an open handoff is typing now."""
+    if handoff.status not in queue.OPEN_VALUES:
+        return False
+    return bool(request.app.state.live.broker.is_typing(handoff.conversation_id))
 
 
 def load(session: Session, pk: int) -> Handoff:
@@ -156,6 +165,7 @@ def conflict(error: InvalidTransition) -> HTTPException:
 
 @router.get("/handoffs", response_model=List[HandoffSummary])
 def list_handoffs(
+    request: Request,
     view: str = Query("open", pattern="^(open|queued|mine|closed|follow_up)$"),
     every_team: bool = Query(False, description="queued: all teams, not only the agent's own"),
     me: User = Depends(agent_only),
@@ -183,17 +193,20 @@ def list_handoffs(
     else:
         query = query.order_by(Handoff.priority.desc(), Handoff.queued_at, Handoff.pk)
     handoffs = session.execute(query).scalars().all()
-    return [summary_of(session, h, me) for h in handoffs]
+    return [summary_of(session, h, me, typing=typing_in(request, h)) for h in handoffs]
 
 
 @router.get("/handoffs/{pk}", response_model=HandoffDetail)
 def get_handoff(
-    pk: int, me: User = Depends(agent_only), session: Session = Depends(get_session)
+    pk: int,
+    request: Request,
+    me: User = Depends(agent_only),
+    session: Session = Depends(get_session),
 ) -> Dict[str, Any]:
     """One handoff with its package (versioned JSON, PRODUCT.md "Full context") and history."""
     handoff = load(session, pk)
     return {
-        **summary_of(session, handoff, me),
+        **summary_of(session, handoff, me, typing=typing_in(request, handoff)),
         "package": handoff.context or {},
         "notes": notes_of(session, handoff),
         "customer_email": handoff.customer_email,
@@ -218,16 +231,11 @@ def get_transcript(
     me: User = Depends(agent_only),
     session: Session = Depends(get_session),
 ) -> List[Dict[str, Any]]:
-    """The whole conversation as it is now, from Rasa's tracker (the bot's, the customer's and
-    the agents' messages)."""
+    """The whole conversation as it is now (the bot's, the customer's and the agents' messages),
+    read from Rasa's tracker store, so also while the Rasa server restarts. Each line's ``id``
+    orders it among the ``line`` events of the live stream."""
     handoff = load(session, pk)
-    try:
-        tracker = rasa_of(request).tracker(handoff.conversation_id)
-    except RasaUnavailable as error:
-        raise HTTPException(
-            status_code=503, detail="the conversation server is not answering"
-        ) from error
-    return transcript_of(tracker.get("events") or [])
+    return tracker.transcript(request.app.state.tracker_engine, handoff.conversation_id)
 
 
 def tell_customer(
@@ -618,9 +626,13 @@ def agent_typing(
     me: User = Depends(agent_only),
     session: Session = Depends(get_session),
 ) -> Dict[str, Any]:
-    """The agent is typing a reply (or stopped): the customer's chat shows it."""
+    """The agent is typing a reply (or stopped): the customer's chat shows it (``shown``: the
+    socket.io chat; a customer on the live stream gets it too)."""
     handoff = load(session, pk)
     must_own(handoff, me)
+    request.app.state.live.broker.typing(
+        handoff.conversation_id, who="agent", typing=body.typing, name=me.display_name
+    )
     shown = rasa_of(request).typing(
         handoff.conversation_id, name=me.display_name, typing=body.typing
     )

@@ -31,7 +31,7 @@ from bot.handoff.rasa_api import RasaClient, RasaUnavailable
 from bot.kb.retrieval import LiveIndex
 from bot.settings import Settings, get_settings, rasa_token, web_secret
 from bot.users import User, authenticate
-from bot.web import agent_api, customer_api
+from bot.web import agent_api, customer_api, live
 from bot.web.auth import current_user, get_session, sign_in, sign_out
 from bot.web.conversation import retry_pending
 
@@ -155,10 +155,12 @@ def create_app(
         tasks = [
             asyncio.create_task(watch_agents(app, every)),
             asyncio.create_task(webhooks.run_worker(app.state.engine, settings)),
+            *app.state.live.tasks(),
         ]
         yield
         for task in tasks:
             task.cancel()
+        app.state.live.broker.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -170,6 +172,12 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = db.make_engine(settings.database_url)
+    app.state.tracker_engine = (
+        app.state.engine
+        if settings.effective_tracker_url == settings.database_url
+        else db.make_engine(settings.effective_tracker_url)
+    )
+    app.state.live = live.Live(settings, app.state.engine, app.state.tracker_engine)
     app.state.rasa = rasa or RasaClient(settings.rasa_url, rasa_token(settings))
     # Knowledge-base search for agents: lexical and character n-grams (no embedding model in
     # this process), refreshed when the articles change.
@@ -244,6 +252,7 @@ def create_app(
 
     app.include_router(agent_api.router)
     app.include_router(customer_api.router)
+    app.include_router(live.router)
 
     @app.get("/agent", include_in_schema=False)
     def console() -> FileResponse:

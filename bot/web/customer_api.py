@@ -1,5 +1,7 @@
 """The customer's side of a handoff, for what Rasa's channels do not carry: the state of the
-handoff, leaving the queue, leaving a message with an e-mail address, and the satisfaction survey.
+handoff, the conversation's messages (a REST client's only way to read what an agent wrote; the
+live stream is in bot/web/live.py), leaving the queue, leaving a message with an e-mail address,
+typing, and the satisfaction survey.
 
 The conversation id is the customer's key: the widget makes it random and keeps it (a socket.io
 session id), so that nobody else can guess it. Nothing here returns another customer's data: a
@@ -10,10 +12,9 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from typing import Any, Dict, Optional
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field, validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +25,8 @@ from bot.handoff.context import build_context
 from bot.handoff.models import Handoff, HandoffNote, Survey
 from bot.handoff.ownership import InvalidTransition, Status
 from bot.handoff.rasa_api import RasaClient, RasaUnavailable
+from bot.live import tracker
+from bot.live.cursor import MAX_ID
 from bot.mail import MailError, mail_configured, send_mail
 from bot.web.auth import get_session
 from bot.web.conversation import give_back
@@ -51,17 +54,6 @@ class SurveyAnswer(BaseModel):
     comment: Optional[str] = Field(None, max_length=2000)
 
 
-# Conversation id -> when its customer last said they were typing (this process's memory: a
-# hint for the agent, gone after TYPING_SECONDS or a restart).
-TYPING_SECONDS = 6.0
-_typing: Dict[str, float] = {}
-
-
-def is_typing(conversation_id: str) -> bool:
-    since = _typing.get(conversation_id)
-    return since is not None and time.monotonic() - since < TYPING_SECONDS
-
-
 class CustomerTyping(BaseModel):
     typing: bool = True
 
@@ -82,6 +74,38 @@ def handoff_state(
     """The conversation's handoff as the customer sees it: queued (position, wait), assigned
     (the agent's name), or ``bot`` when no person owns it."""
     return state_of(session, conversation_id)
+
+
+@router.get("/{conversation_id}/messages")
+def messages(
+    request: Request,
+    conversation_id: str = ConversationId,
+    after: int = Query(0, ge=0, le=MAX_ID, description="the cursor of the last call (0: all)"),
+    limit: int = Query(100, ge=1, le=500),
+    session: Session = Depends(get_session),
+) -> Dict[str, Any]:
+    """What was said in the conversation after ``after``, oldest first, with the handoff state.
+
+    Each message has its ``id``, ``author`` (customer, bot, agent with ``name``, system), its
+    ``text`` and/or ``buttons``, ``custom``, ``image``, and ``pushed``: true for what reached the
+    conversation from outside a reply to the customer (an agent's message, a change of the
+    handoff, the hand-back), which a REST client sees only here. Pass ``cursor`` as the next
+    ``after``; ``more`` says whether to ask again at once.
+    """
+    rows = tracker.read_after(
+        request.app.state.tracker_engine,
+        after,
+        conversation_id=conversation_id,
+        said_only=True,
+        limit=limit,
+    )
+    return {
+        "conversation_id": conversation_id,
+        "messages": [m for m in map(tracker.customer_message, rows) if m is not None],
+        "cursor": rows[-1].id if rows else after,
+        "more": len(rows) == limit,
+        "handoff": state_of(session, conversation_id),
+    }
 
 
 @router.post("/{conversation_id}/leave")
@@ -235,20 +259,18 @@ def notify_by_mail(settings: Any, handoff: Handoff, body: TicketRequest) -> bool
 @router.post("/{conversation_id}/typing")
 def customer_typing(
     body: CustomerTyping,
+    request: Request,
     conversation_id: str = ConversationId,
     session: Session = Depends(get_session),
 ) -> Dict[str, Any]:
-    """The customer is typing (or stopped); the agent's console shows it. Only while a person
-    owns the conversation."""
+    """The customer is typing (or stopped); the agent's console shows it for a few seconds. Only
+    while a person owns the conversation."""
     if queue.open_handoff(session, conversation_id) is None:
         return {"shown": False}
-    if len(_typing) > 10_000:
-        _typing.clear()
-    if body.typing:
-        _typing[conversation_id] = time.monotonic()
-    else:
-        _typing.pop(conversation_id, None)
-    return {"shown": True}
+    shown = request.app.state.live.broker.typing(
+        conversation_id, who="customer", typing=body.typing
+    )
+    return {"shown": shown}
 
 
 @router.post("/{conversation_id}/survey")

@@ -102,6 +102,18 @@ def test_the_queue_then_the_agent_then_the_bot_again(stack, sender, agata) -> No
         "text": "Cześć, tu Agata. <b>Przykro</b> mi!",
     }
     assert any(line["author"] == "system" and "Agata" in line["text"] for line in transcript)
+    # A REST customer reads what the agent wrote on the web app, after a cursor.
+    said = requests.get(f"{web}/api/conversations/{sender}/messages", timeout=10).json()
+    assert said["handoff"]["status"] == "assigned" and said["handoff"]["agent"] == "Agata"
+    (pushed,) = [m for m in said["messages"] if m["author"] == "agent"]
+    assert pushed["text"] == "Cześć, tu Agata. <b>Przykro</b> mi!" and pushed["pushed"] is True
+    assert pushed["name"] == "Agata" and said["messages"][-1] == pushed
+    later = requests.get(
+        f"{web}/api/conversations/{sender}/messages",
+        params={"after": said["cursor"]},
+        timeout=10,
+    ).json()
+    assert later["messages"] == [] and later["cursor"] == said["cursor"]
 
     back = agata.post(
         f"{web}/api/handoffs/{item['id']}/hand-back", json={"note": "refund explained"}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, List, Optional
 
 import pytest
 import requests
@@ -59,7 +62,10 @@ def serve(database_url: str, rasa_url: str, rasa_token: str, **overrides: Any) -
     )
     app = create_app(settings, rasa=RasaClient(rasa_url, rasa_token, attempts=2, backoff=0.05))
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2
+    )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -103,3 +109,80 @@ def open_handoff(
         )
         session.flush()
         return handoff.pk
+
+
+@dataclass
+class Event:
+    kind: str
+    data: Any
+    id: Optional[str]
+
+
+class EventStream:
+    """A Server-Sent Events client (as a browser's EventSource reads the stream), every event it
+    receives kept in ``events``."""
+
+    def __init__(self, url: str, *, cookies: Any = None, last_event_id: Optional[str] = None):
+        self.url = url
+        self.headers = {"Accept": "text/event-stream"}
+        if last_event_id is not None:
+            self.headers["Last-Event-ID"] = last_event_id
+        if cookies:
+            self.headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        self.events: List[Event] = []
+        self.status: Optional[int] = None
+        self.arrived = asyncio.Event()
+        self.seen = 0
+
+    async def __aenter__(self) -> EventStream:
+        import aiohttp
+
+        self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
+        self.response = await self.session.get(self.url, headers=self.headers)
+        self.status = self.response.status
+        if self.status == 200:
+            self.reader = asyncio.create_task(self._read())
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        if self.status == 200:
+            self.reader.cancel()
+        self.response.close()
+        await self.session.close()
+
+    async def _read(self) -> None:
+        kind, data, event_id = "message", [], None
+        async for raw in self.response.content:
+            line = raw.decode("utf-8").rstrip("\r\n")
+            if line == "":
+                if data:
+                    self.events.append(Event(kind, json.loads("\n".join(data)), event_id))
+                    self.arrived.set()
+                kind, data, event_id = "message", [], None
+            elif line.startswith(":"):
+                continue
+            else:
+                field, _, value = line.partition(":")
+                value = value[1:] if value.startswith(" ") else value
+                if field == "event":
+                    kind = value
+                elif field == "data":
+                    data.append(value)
+                elif field == "id":
+                    event_id = value
+
+    async def next(self, kind: str, timeout: float = 20.0, **match: Any) -> Event:
+        """The next event of ``kind`` (after the last one returned) whose data has ``match``."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            for index in range(self.seen, len(self.events)):
+                event = self.events[index]
+                if event.kind == kind and all(event.data.get(k) == v for k, v in match.items()):
+                    self.seen = index + 1
+                    return event
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                raise AssertionError(f"no {kind} {match} in {self.events}")
+            self.arrived.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.arrived.wait(), left)
