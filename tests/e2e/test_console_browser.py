@@ -26,7 +26,7 @@ from tests.e2e.conftest import custom, texts
 pytestmark = pytest.mark.e2e
 POLISH = {"language": "pl"}  # only this file's Polish agents can take these customers
 PASSWORD = "a long enough password"
-TIMEOUT = 10_000  # ms: the console polls the queue every 2 s and the open chat every 1.5 s
+TIMEOUT = 10_000  # ms: the server pushes changes (or, without its stream, the console polls)
 SCREENSHOTS = PROJECT_ROOT / "results" / "screenshots"
 AGENTS = {"e2e-pw-ola": "Ola", "e2e-pw-piotr": "Piotr"}
 
@@ -192,6 +192,7 @@ def test_signing_in_puts_the_agent_online(browser, stack, agents, shoot) -> None
 
 def test_the_agent_takes_the_customer_talks_and_hands_back(stack, sender, console, shoot) -> None:
     page, _ = console("e2e-pw-ola")
+    expect(page.locator("body")).to_have_attribute("data-live", "connected")  # no polling timers
     joined = ask_for_a_person(stack, sender)
     reference = str(joined["reference"])
 
@@ -228,10 +229,15 @@ def test_the_agent_takes_the_customer_talks_and_hands_back(stack, sender, consol
         for e in events
     )
 
+    # The customer's message is pushed to the console: it asks the server for nothing meanwhile.
+    asked: List[str] = []
+    page.on("request", lambda request: asked.append(request.url))
     assert texts(stack.say(sender, "Mój blender przyszedł zepsuty")) == ""  # for the agent only
     expect(page.locator("#transcript li.customer").last).to_contain_text(
         "Mój blender przyszedł zepsuty"
     )
+    assert [url for url in asked if "/api/handoffs" in url] == []
+    expect(page.locator("body")).to_have_attribute("data-live", "connected")
     shoot(page, "04-talking")
 
     page.get_by_role("button", name="Hand back to the bot").click()
@@ -241,6 +247,25 @@ def test_the_agent_takes_the_customer_talks_and_hands_back(stack, sender, consol
     shoot(page, "05-handed-back")
     again = stack.say(sender, "hello")
     assert "virtual assistant" in texts(again) and custom(again, "handoff") is None
+
+
+def test_without_the_live_stream_the_console_polls(browser, stack, sender, agents) -> None:
+    context, page, problems = open_console(browser, stack)
+    try:
+        context.route("**/api/agent/events", lambda route: route.abort())  # a proxy drops it
+        sign_in(page, "e2e-pw-ola")
+        expect(page.locator("body")).to_have_attribute("data-live", "polling")
+        reference = str(ask_for_a_person(stack, sender)["reference"])
+        waiting = page.locator("#queue button", has_text=reference)
+        expect(waiting).to_be_visible()
+        waiting.click()
+        page.get_by_role("button", name="Resolve").click()
+        expect(page.locator("#chat-title")).to_have_text(f"{reference} · resolved")
+        sign_out(page)
+        assert problems == []
+    finally:
+        context.close()
+    assert presence_of(stack, "e2e-pw-ola") == "offline"
 
 
 def test_what_customers_write_is_shown_as_text_never_run(stack, sender, console, shoot) -> None:

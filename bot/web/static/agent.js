@@ -1,10 +1,15 @@
 // Agent console. Every text from customers, the bot or other agents is set with textContent:
 // nothing they write is ever parsed as HTML. Lists and the transcript are updated in place
-// (only what changed), so that focus, selection and screen readers are not disturbed by polling.
+// (only what changed), so that focus, selection and screen readers are not disturbed by updates.
+// The server pushes changes over Server-Sent Events (/api/agent/events); the console polls only
+// while that stream is unavailable. <body data-live> says which: connected, reconnecting, polling.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const fresh = () => ({ me: null, current: null, language: "en", seenQueued: new Set(), timers: [], lists: {}, lines: [], detail: null });
+const fresh = () => ({
+  me: null, current: null, conversationId: null, language: "en", seenQueued: new Set(), timers: [], polling: [],
+  source: null, lists: {}, listData: {}, listsAt: 0, listsDue: null, lines: [], detail: null, typingTimer: null,
+});
 let state = fresh();
 
 async function api(method, path, body) {
@@ -61,6 +66,9 @@ function minutes(seconds) {
 
 function showLogin() {
   state.timers.forEach(clearInterval);
+  stopPolling();
+  if (state.source) state.source.close();
+  delete document.body.dataset.live;
   state = fresh();
   for (const id of ["queue", "mine", "follow-ups", "transcript", "notes", "earlier", "kb-results", "context"]) $(id).replaceChildren();
   $("chat").hidden = true;
@@ -80,13 +88,92 @@ function showDesk(me) {
   $("presence").value = me.presence === "offline" ? "online" : me.presence;
   setPresence($("presence").value);
   refreshLists();
-  state.timers.push(setInterval(refreshLists, 2000));
-  state.timers.push(setInterval(refreshConversation, 1500));
+  connectLive();
   state.timers.push(setInterval(() => setPresence($("presence").value), 20000));
+  state.timers.push(setInterval(renderLists, 30000)); // waiting times move on, without a request
+}
+
+// --- Live updates -------------------------------------------------------------------------------
+
+function startPolling() {
+  if (!state.polling.length) {
+    state.polling.push(setInterval(refreshLists, 2000), setInterval(refreshConversation, 1500));
+  }
+  document.body.dataset.live = "polling";
+}
+
+function stopPolling() {
+  state.polling.forEach(clearInterval);
+  state.polling = [];
+}
+
+// Lists are fetched again once for a burst of changes.
+function listsChanged() {
+  if (state.listsDue) return;
+  state.listsDue = setTimeout(() => { state.listsDue = null; refreshLists(); }, 50);
+}
+
+function connectLive() {
+  if (!("EventSource" in window)) { startPolling(); return; }
+  const source = new EventSource("/api/agent/events");
+  state.source = source;
+  let failures = 0;
+  const on = (kind, handle) => source.addEventListener(kind, (event) => {
+    if (state.source === source) handle(JSON.parse(event.data));
+  });
+  on("ready", (data) => {
+    failures = 0;
+    stopPolling();
+    document.body.dataset.live = "connected";
+    if (!data.resumed) { // a first connection, or too much missed: load everything again
+      state.lists = {};
+      refreshLists();
+      refreshConversation();
+    }
+  });
+  on("handoff", (change) => {
+    listsChanged();
+    if (change.id === state.current) refreshConversation();
+  });
+  on("follow_up", listsChanged);
+  on("note", (change) => {
+    if (change.handoff === state.current) { state.detail = null; refreshConversation(); }
+  });
+  on("line", (change) => {
+    if (change.conversation_id === state.conversationId) appendLines([change.line]);
+  });
+  on("typing", (change) => {
+    if (change.conversation_id === state.conversationId) showTyping(change.typing);
+  });
+  source.addEventListener("error", () => {
+    if (state.source !== source) return;
+    failures += 1;
+    if (source.readyState === EventSource.CLOSED) { // refused (signed out, server full): poll
+      state.source = null;
+      startPolling();
+      setTimeout(() => { if (state.me && !state.source) connectLive(); }, 15000);
+    } else if (failures >= 2) {
+      startPolling(); // the browser keeps reconnecting; polling stops when it is back
+    } else {
+      document.body.dataset.live = "reconnecting";
+    }
+  });
+}
+
+function showTyping(typing) {
+  clearTimeout(state.typingTimer);
+  $("customer-typing").textContent = typing ? "The customer is typing…" : "";
+  if (typing) state.typingTimer = setTimeout(() => { $("customer-typing").textContent = ""; }, 6000);
 }
 
 async function setPresence(presence) {
   try { await api("POST", "/api/presence", { presence }); } catch (e) { /* shown on next call */ }
+}
+
+// Seconds waited now: as the server said, plus the time since it said it.
+function waited(handoff) {
+  if (handoff.waiting_seconds === null || handoff.waiting_seconds === undefined) return null;
+  return handoff.waiting_seconds + (Date.now() - state.listsAt) / 1000;
 }
 
 function listItem(handoff) {
@@ -95,7 +182,7 @@ function listItem(handoff) {
   button.type = "button";
   button.dataset.id = handoff.id;
   button.setAttribute("aria-current", String(state.current === handoff.id));
-  const wait = handoff.waiting_seconds !== null ? ` · waiting ${minutes(handoff.waiting_seconds)}` : "";
+  const wait = waited(handoff) !== null ? ` · waiting ${minutes(waited(handoff))}` : "";
   button.append(el("strong", `${handoff.reference} · ${handoff.language.toUpperCase()}`), el("br"));
   button.append(el("span", `${handoff.reason.replaceAll("_", " ")}${wait}`, "muted"), el("br"));
   button.append(el("span", handoff.last_question || ""));
@@ -106,7 +193,7 @@ function listItem(handoff) {
 
 // Replace a list's items only when what they show changed; keep keyboard focus on the same item.
 function renderList(id, handoffs) {
-  const key = JSON.stringify(handoffs.map((h) => [h.id, h.status, h.reason, h.last_question, minutes(h.waiting_seconds), state.current === h.id]));
+  const key = JSON.stringify(handoffs.map((h) => [h.id, h.status, h.reason, h.last_question, minutes(waited(h)), state.current === h.id]));
   if (state.lists[id] === key) return;
   state.lists[id] = key;
   const list = $(id);
@@ -126,9 +213,9 @@ async function refreshLists() {
       api("GET", "/api/handoffs?view=mine"),
       api("GET", "/api/handoffs?view=follow_up"),
     ]);
-    renderList("queue", queued);
-    renderList("mine", mine);
-    renderList("follow-ups", followUps);
+    state.listData = { queue: queued, mine, "follow-ups": followUps };
+    state.listsAt = Date.now();
+    renderLists();
     state.followUps = new Set(followUps.map((h) => h.id));
     $("queue-count").textContent = String(queued.length);
     const arrived = queued.filter((h) => !state.seenQueued.has(h.id));
@@ -142,6 +229,10 @@ async function refreshLists() {
       }
     }
   } catch (e) { /* keep the last lists */ }
+}
+
+function renderLists() {
+  for (const [id, handoffs] of Object.entries(state.listData)) renderList(id, handoffs);
 }
 
 function renderContext(pkg) {
@@ -177,10 +268,14 @@ function lineItem(line, index, lines) {
   return li;
 }
 
-// Append new transcript lines; rebuild only if earlier lines changed.
-function renderTranscript(lines) {
+// Append new transcript lines; rebuild only if earlier lines changed. Lines carry their place in
+// the conversation (id): pushed lines newer than a transcript just fetched are kept.
+function renderTranscript(fetched) {
+  const top = fetched.length ? fetched[fetched.length - 1].id : 0;
+  const lines = fetched.concat(state.lines.filter((l) => l.id > top));
   const list = $("transcript");
-  const same = state.lines.length <= lines.length && state.lines.every((l, i) => JSON.stringify(l) === JSON.stringify(lines[i]));
+  const key = (l) => JSON.stringify([l.id, l.time, l.author, l.name || null, l.text]);
+  const same = state.lines.length <= lines.length && state.lines.every((l, i) => key(l) === key(lines[i]));
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
   if (!same) {
     list.replaceChildren(...lines.map((l, i) => lineItem(l, i, lines)));
@@ -194,6 +289,12 @@ function renderTranscript(lines) {
   if (atBottom || !same) list.scrollTop = list.scrollHeight;
 }
 
+function appendLines(pushed) {
+  const top = state.lines.length ? state.lines[state.lines.length - 1].id : 0;
+  const added = pushed.filter((l) => l.id > top);
+  if (added.length) renderTranscript(state.lines.concat(added));
+}
+
 function renderNotes(notes) {
   $("notes").replaceChildren(...notes.map((n) => el("li", `${n.author} · ${new Date(n.time).toLocaleString()}\n${n.text}`)));
   $("notes-count").textContent = String(notes.length);
@@ -201,6 +302,7 @@ function renderNotes(notes) {
 
 async function openConversation(id) {
   state.current = id;
+  state.conversationId = null;
   state.lines = [];
   state.detail = null;
   state.lists = {};
@@ -219,6 +321,7 @@ async function refreshConversation() {
     $("empty").hidden = true;
     $("chat").hidden = false;
     state.language = handoff.language;
+    state.conversationId = handoff.conversation_id;
     $("chat-title").textContent = `${handoff.reference} · ${handoff.status}`;
     $("chat-meta").textContent = `${handoff.language.toUpperCase()} · team ${handoff.team || "—"} · ${handoff.agent ? "with " + handoff.agent : "waiting"}`;
     const detailKey = JSON.stringify([handoff.summary, handoff.package, handoff.notes]);
@@ -228,7 +331,7 @@ async function refreshConversation() {
       renderContext(handoff.package);
       renderNotes(handoff.notes || []);
     }
-    $("customer-typing").textContent = handoff.customer_typing ? "The customer is typing…" : "";
+    showTyping(handoff.customer_typing);
     const mine = handoff.mine && handoff.status === "assigned";
     $("claim").disabled = handoff.status !== "queued";
     $("hand-back").disabled = !mine;
