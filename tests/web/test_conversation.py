@@ -1,20 +1,26 @@
 """A hand-back that Rasa does not accept is retried until it does: the customer is never left
-with a paused, silent bot. Rasa here is a small HTTP server standing in for its events endpoint,
+with a paused, silent bot; and a chat whose agent disconnects goes back to the queue, with the
+customer told. Rasa here is a small HTTP server standing in for its events endpoint,
 so that it can be "down" and then "up" within one test (the e2e tests use the real Rasa)."""
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import List
+from typing import Iterator, List
+
+import pytest
 
 from bot import db
 from bot.handoff import queue
+from bot.handoff.config import get_config
 from bot.handoff.models import Handoff
 from bot.handoff.rasa_api import RasaClient
+from bot.settings import PROJECT_ROOT
 from bot.web.conversation import retry_pending
-from tests.web.conftest import open_handoff
+from tests.web.conftest import EventStream, Web, open_handoff, serve
 
 
 class RasaEvents:
@@ -98,3 +104,60 @@ def test_a_conversation_taken_again_is_not_resumed(web) -> None:
         rasa.close()
     assert rasa.received == []
     engine.dispose()
+
+
+@pytest.fixture
+def short_agent_timeout(tmp_path, monkeypatch) -> Iterator[None]:
+    """handoff.yml with agents gone after 2 s without a heartbeat (the web app checks every 0.5 s)."""
+    text = (PROJECT_ROOT / "handoff.yml").read_text()
+    path = tmp_path / "handoff-short-timeout.yml"
+    path.write_text(re.sub(r"agent_timeout_seconds: \d+", "agent_timeout_seconds: 2", text))
+    monkeypatch.setenv("BOT_HANDOFF_CONFIG", str(path))
+    get_config.cache_clear()
+    yield
+    get_config.cache_clear()
+
+
+async def test_an_agent_who_disconnects_gives_the_chat_back_and_the_customer_is_told(
+    database_url, short_agent_timeout
+) -> None:
+    rasa = RasaEvents()
+    run = serve(database_url, rasa.url, "token")
+    web = Web(next(run), database_url)
+    try:
+        pk = open_handoff(web, "left-alone")
+        web.add_user("ona", "agent")
+        web.add_user("janis", "agent")
+        ona = web.client("ona")
+        ona.post(f"{web.url}/api/presence", json={"presence": "online"}).raise_for_status()
+        ona.post(f"{web.url}/api/handoffs/{pk}/claim").raise_for_status()
+        janis = web.client("janis")
+        async with (
+            EventStream(f"{web.url}/api/agent/events", cookies=janis.cookies) as console,
+            EventStream(f"{web.url}/api/conversations/left-alone/events") as customer,
+        ):
+            await console.next("ready")
+            assert (await customer.next("handoff")).data["status"] == "assigned"
+            # Ona's browser is gone: no more heartbeats. After the timeout the chat is queued.
+            requeued = await console.next("handoff", action="requeue", timeout=30)
+            assert requeued.data["id"] == pk and requeued.data["status"] == "queued"
+            state = await customer.next("handoff", status="queued")
+            assert state.data["position"] == 1
+        told = [
+            event
+            for call in rasa.received
+            if "left-alone" in call["path"]
+            for event in call["events"]
+            if "disconnected" in str(event.get("text"))
+        ]
+        assert len(told) == 1
+        assert "back in the queue (number 1)" in told[0]["text"]
+        assert told[0]["data"]["custom"]["handoff"]["status"] == "queued"
+        assert told[0]["metadata"] == {"author": "system", "display_name": ""}
+        with db.session_scope(db.make_engine(database_url)) as session:
+            handoff = session.get(Handoff, pk)
+            assert handoff.status == "queued" and handoff.agent_id is None
+            assert handoff.events[-1].note == "the agent was disconnected"
+    finally:
+        run.close()
+        rasa.close()
