@@ -72,7 +72,7 @@ class GapCursor:
         return fresh
 
 
-TOKEN_PART = re.compile(r"([a-z])(\d{1,19})")
+TOKEN_PART = re.compile(r"([a-z])([0-9]{1,19})")
 
 
 class BadToken(ValueError):

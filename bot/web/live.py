@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from typing import Any, AsyncIterator, Dict, List, Optional, Set, Tuple
 
@@ -184,7 +185,7 @@ def read_state(engine: Engine, conversation_id: str) -> Dict[str, Any]:
 def message_cursor(last_event_id: Optional[str], after: int) -> int:
     if not last_event_id:
         return after
-    if not last_event_id.isdigit() or int(last_event_id) > MAX_ID:
+    if not re.fullmatch(r"[0-9]{1,19}", last_event_id) or int(last_event_id) > MAX_ID:
         raise HTTPException(status_code=400, detail="Last-Event-ID: not a message id")
     return int(last_event_id)
 
