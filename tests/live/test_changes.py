@@ -4,25 +4,11 @@ a token to resume from; and the replay a reconnecting client gets, built the sam
 from __future__ import annotations
 
 from bot.handoff.models import HandoffNote
-from bot.handoff.queue import apply, request_handoff
+from bot.handoff.queue import apply
 from bot.live.changes import Watcher, newest, replay
 from bot.live.cursor import Token
 from bot.live.hub import Hub
-from bot.users import create_user
-
-
-def handoff(session, conversation_id: str):
-    opened, _ = request_handoff(
-        session,
-        conversation_id=conversation_id,
-        reason="asked_for_person",
-        language="en",
-        channel="rest",
-        last_question="hi",
-        context={},
-    )
-    session.commit()
-    return opened
+from tests.handoff.test_queue import agent, ask
 
 
 async def test_the_watcher_sees_each_change_once_and_stamps_it(engine, session, conversations):
@@ -31,9 +17,9 @@ async def test_the_watcher_sees_each_change_once_and_stamps_it(engine, session, 
     start = watcher.start()
     assert start["t"] > 0 and watcher.poll() == ([], start)
 
-    first = handoff(session, "w1")
-    agent = create_user(session, username="ona", password="a long enough password")
-    apply(session, first, "claim", actor=agent, agent_id=agent.pk)
+    first, _ = ask(session, "w1")
+    ona = agent(session)
+    apply(session, first, "claim", actor=ona, agent_id=ona.pk)
     session.add(HandoffNote(handoff_pk=first.pk, author="Ona", text="VIP"))
     session.commit()
     await conversations.customer("w1", "hello?")
