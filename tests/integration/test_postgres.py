@@ -178,3 +178,33 @@ async def test_rasa_tracker_store_keeps_conversations(pg_url) -> None:
     assert again is not None
     assert again.get_slot("order_number") == "AM-100482"
     assert again.latest_message.text == "where is my order?"
+
+
+async def test_live_updates_follow_postgres(pg_url, pg_engine) -> None:
+    """The watcher reads the handoff tables and Rasa's events on PostgreSQL as on SQLite."""
+    from bot.live.changes import Watcher
+    from bot.live.hub import Hub
+    from tests.conftest import Conversations
+
+    said = Conversations(pg_url)
+    try:
+        await said.customer("pg-live", "before")
+        watcher = Watcher(pg_engine, pg_engine, Hub(), every=1)
+        watcher.start()
+        with db.session_scope(pg_engine) as session:
+            handoff, _ = request_handoff(
+                session,
+                conversation_id="pg-live",
+                reason="asked_for_person",
+                language="en",
+                channel="rest",
+                last_question="before",
+                context={},
+            )
+        await said.customer("pg-live", "after")
+        changes, token = watcher.poll()
+    finally:
+        said.close()
+    assert [c["kind"] for c in changes] == ["handoff", "line"]
+    assert changes[0]["id"] == handoff.pk and changes[1]["handoff"] == handoff.pk
+    assert changes[1]["line"]["text"] == "after" and token["t"] == changes[1]["row"]
