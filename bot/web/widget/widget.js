@@ -379,8 +379,10 @@ class Widget {
     if (status === "queued") {
       this.handoff = state;
       this.statusLine.textContent = t("stateQueued");
+      this.showAgentTyping(false);
       this.setCard({ kind: "queue", state });
       this.pollQueue();
+      if (typeof state.position !== "number" && !replay) this.refreshHandoff(); // e.g. a transfer
     } else if (status === "assigned") {
       this.handoff = state;
       this.statusLine.textContent = t("stateAssigned", { name: state.agent || "" });
@@ -456,7 +458,8 @@ class Widget {
       wait = `${t("wait", { wait: t("minutes", { n: Math.ceil(seconds / 60) }) })} ${t("waitUnknown")}`;
     }
     const reference = state.reference ? ` ${t("reference", { reference: state.reference })}` : "";
-    this.queueText.textContent = `${t("queued", { position: state.position || 1 })} ${wait}${reference}`;
+    const place = typeof state.position === "number" ? t("queued", { position: state.position }) : `${t("stateQueued")}.`;
+    this.queueText.textContent = `${place} ${wait}${reference}`;
     if (this.queueActions.childElementCount === (state.long_wait ? 2 : 1)) return;
     this.queueActions.replaceChildren(h("button", { type: "button", class: "secondary", text: t("leaveQueue"), onclick: () => this.leaveQueue() }));
     if (state.long_wait) {
