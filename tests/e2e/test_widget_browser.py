@@ -256,12 +256,23 @@ def test_a_message_written_offline_arrives_once_when_back(stack, customer) -> No
     expect(chat(page).locator("li.message.customer", has_text="payment methods")).to_have_count(1)
 
 
-def test_leave_the_queue(stack, console, customer) -> None:
-    console("e2e-wd-rita")
+def test_the_agent_leaves_and_the_customer_leaves_the_queue(stack, console, customer) -> None:
+    rita, _ = console("e2e-wd-rita")
     _, page = customer()
     say(page, "hi")
     expect(last_from(page, "bot")).to_contain_text("virtual assistant", timeout=FIRST_REPLY)
     reference = ask_for_a_person(page)
+    take(rita, reference)
+    expect(chat(page).locator(".state")).to_have_text("Rita · customer service")
+
+    # The agent passes the chat back to the team's queue: the customer is waiting again.
+    rita.locator("#transfer-panel summary").click()
+    rita.get_by_label("or to a team").select_option("support-baltics")
+    rita.get_by_role("button", name="Transfer").click()
+    expect(last_from(page, "system")).to_contain_text("Rita has passed your chat to our")
+    expect(chat(page).locator(".state")).to_have_text("Waiting for a person")
+    expect(chat(page).locator(".card.queue")).to_contain_text("You're number 1 in the queue")
+
     chat(page).get_by_role("button", name="Leave the queue").click()
     expect(last_from(page, "bot")).to_contain_text("You've left the queue")
     expect(chat(page).locator(".state")).to_have_text("Assistant · answers at once")
