@@ -33,6 +33,7 @@ STATIC = FilePath(__file__).resolve().parent / "static"
 WIDGET_SCRIPT = STATIC / "dist" / "widget.js"  # built by `make widget` (npm run build)
 DEMO_PAGE = STATIC / "demo.html"
 MAX_HISTORY = 200
+MAX_SHOWN = 4000
 # Custom payloads the widget shows; the rest (suggestion scores, misses, errors) stay internal.
 SHOWN_CUSTOM = ("handoff", "kb_answer")
 CUSTOMER_PATHS = ("/api/conversations/", "/api/widget/")
@@ -76,7 +77,8 @@ def socket_url(request: Request) -> str:
 def customer_items(events: List[Mapping[str, Any]]) -> List[Dict[str, Any]]:
     """What the customer saw, in the shape the socket.io channel sends it live (``text``,
     ``quick_replies``, ``custom``, ``author``, ``name``, ``time``), their own messages with
-    ``author: customer`` (and the widget's ``id``); a clicked button shows its title."""
+    ``author: customer`` (and the widget's ``id``); a clicked button shows its title (or what the
+    widget said it showed, ``metadata.shown``), not its payload."""
     items: List[Dict[str, Any]] = []
     titles: Dict[str, str] = {}
     for event in events:
@@ -84,7 +86,10 @@ def customer_items(events: List[Mapping[str, Any]]) -> List[Dict[str, Any]]:
         if kind == "user":
             text = str(event.get("text") or "")
             metadata = event.get("metadata") or {}
-            item: Dict[str, Any] = {"author": "customer", "text": titles.get(text, text)}
+            shown = metadata.get("shown") if text.startswith("/") else None
+            if not isinstance(shown, str) or not shown.strip():
+                shown = titles.get(text, text)
+            item: Dict[str, Any] = {"author": "customer", "text": shown[:MAX_SHOWN]}
             if isinstance(metadata.get("message_id"), str):
                 item["id"] = metadata["message_id"]
             items.append({**item, "time": time})

@@ -193,6 +193,9 @@ def test_the_whole_journey_answer_rating_person_reload_survey(stack, console, cu
     expect(last_from(page, "agent").locator(".who")).to_have_text("Rita")
     expect(last_from(page, "customer")).to_contain_text("My blender arrived broken")
     expect(chat(page).locator("li.message.customer", has_text="Yes")).to_have_count(1)
+    expect(chat(page).locator("li.message.customer", has_text="Talk to a person")).to_have_count(1)
+    for payload in ("/request_human", "/affirm"):  # what was clicked, not what was sent
+        expect(chat(page).locator("li.message", has_text=payload)).to_have_count(0)
     assert conversation_id(page) == customer_id
 
     # A second tab of the same site joins the same conversation, both ways.

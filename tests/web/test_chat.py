@@ -44,6 +44,13 @@ EVENTS: List[Dict[str, Any]] = [
     },
     {"event": "user", "text": "/affirm", "timestamp": 4.0, "parse_data": {}},
     {
+        "event": "user",
+        "text": "/request_human",
+        "timestamp": 4.2,
+        "metadata": {"message_id": "m-2", "shown": "Talk to a person"},
+    },
+    {"event": "user", "text": "plain", "timestamp": 4.3, "metadata": {"shown": "not used"}},
+    {
         "event": "bot",
         "text": None,
         "timestamp": 4.5,
@@ -87,6 +94,8 @@ def test_history_is_what_the_customer_saw_and_nothing_internal() -> None:
             ],
         },
         {"author": "customer", "text": "Yes", "time": 4.0},  # the button's title, not /affirm
+        {"author": "customer", "text": "Talk to a person", "id": "m-2", "time": 4.2},
+        {"author": "customer", "text": "plain", "time": 4.3},
         {"text": "Hello, Rita here.", "time": 6.0, "author": "agent", "name": "Rita"},
         {"text": "Rita has joined.", "time": 5.5, "author": "system"},
         {

@@ -108,7 +108,12 @@ export class Connection {
     this.on.sending(item);
     this.socket.timeout(ACK_TIMEOUT_MS).emit(
       "user_uttered",
-      { message: item.text, session_id: this.sessionId, metadata: { ...this.metadata(), message_id: item.id } },
+      {
+        message: item.text,
+        session_id: this.sessionId,
+        // shown: what the customer saw of a button's payload (the history shows it again)
+        metadata: { ...this.metadata(), message_id: item.id, ...(item.shown !== item.text ? { shown: item.shown } : {}) },
+      },
       (err, ack) => {
         if (this.inFlight !== attempt) return; // the connection dropped meanwhile
         this.inFlight = null;
