@@ -14,18 +14,19 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export BOT_ACTION_PORT ?= 5055
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install venv setup train model run test lint test-unit test-e2e test-stories validate eval lock clean
+.PHONY: help install venv setup widget train model run test lint test-unit test-e2e test-stories validate eval lock clean
 
 help:
-	@echo "make install   create .venv (Python 3.10), install pinned dependencies, create the database, train"
+	@echo "make install   create .venv (Python 3.10), install pinned dependencies, build the widget, create the database, train"
 	@echo "make run       start the Rasa server (:5005) and the action server (:5055)"
 	@echo "make test      all tests (unit, integration, conversation, end-to-end)"
+	@echo "make widget    build the chat widget (npm ci, esbuild) into bot/web/static/dist/"
 	@echo "make train     train the model if the training data changed"
 	@echo "make validate  rasa data validate + knowledge-base lint"
 	@echo "make lint      ruff (lint and format) and mypy"
 	@echo "make eval      answer-quality benchmark on eval/test.yml against a fresh stack"
 
-install: venv setup train
+install: venv widget setup train
 
 venv: $(VENV)/.installed
 
@@ -40,6 +41,21 @@ $(VENV)/.installed: requirements.lock requirements-nodeps.txt
 setup: venv
 	$(PY) -m bot setup
 
+# The customer's chat widget: npm packages from package-lock.json (npm ci, only when the lock
+# changed), then one bundled script (esbuild), rebuilt only when its sources changed.
+NODE_STAMP := node_modules/.package-lock.json
+WIDGET_JS := bot/web/static/dist/widget.js
+
+widget: $(WIDGET_JS)
+
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is required to build the chat widget (Debian: apt-get install npm)"; exit 1; }
+	npm ci --no-audit --no-fund
+	touch $@
+
+$(WIDGET_JS): $(NODE_STAMP) $(wildcard bot/web/widget/*)
+	npm run --silent build
+
 # The model is named by a hash of everything training reads; an existing one is reused.
 train: venv
 	@$(PY) -m bot kb nlu
@@ -52,10 +68,10 @@ train: venv
 
 model-path = models/amberline-$(shell $(PY) -m bot fingerprint).tar.gz
 
-run: venv setup train
+run: venv widget setup train
 	$(PY) -m bot serve --model $(model-path)
 
-test: venv setup train lint test-unit test-stories test-e2e
+test: venv widget setup train lint test-unit test-stories test-e2e
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     # Hours a console session lasts without activity.
     session_hours: float = 12.0
+    # The customer's widget: where browsers reach Rasa's socket.io channel (unset: rasa_url),
+    # and the sites (origins, comma-separated) allowed to call the customer's API from the
+    # widget ("*": any).
+    widget_socket_url: Optional[str] = None
+    widget_origins: str = "*"
     # E-mail (tickets): the SMTP server; unset: no e-mail, and none is promised to customers.
     smtp_host: Optional[str] = None
     smtp_port: int = 25
@@ -96,6 +101,20 @@ class Settings(BaseSettings):
             raise ValueError("must be a Redis URL such as redis://localhost:6379/0")
         return value
 
+    @validator("widget_origins")
+    def _origins(cls, value: str) -> str:  # noqa: N805
+        for origin in value.split(","):
+            origin = origin.strip()
+            if origin != "*" and not origin.startswith(("http://", "https://")):
+                raise ValueError("comma-separated origins such as https://shop.example, or *")
+        return value
+
+    @validator("widget_socket_url")
+    def _http_url(cls, value: Optional[str]) -> Optional[str]:  # noqa: N805
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// address, e.g. https://chat.example")
+        return value
+
     @validator("default_language")
     def _known_language(cls, value: str) -> str:  # noqa: N805
         if value not in SUPPORTED_LANGUAGES:
@@ -114,6 +133,11 @@ class Settings(BaseSettings):
         if value is not None and answer is not None and value > answer:
             raise ValueError("must not be above answer_threshold")
         return value
+
+    @property
+    def widget_origin_list(self) -> List[str]:
+        """The sites allowed to call the customer's API, as CORS wants them."""
+        return [o.strip().rstrip("/") for o in self.widget_origins.split(",") if o.strip()]
 
     @property
     def effective_tracker_url(self) -> str:

@@ -6,6 +6,11 @@ Differences from Rasa 3.6's ``SocketIOInput`` (rasa/core/channels/socketio.py):
 - custom payloads are sent as ``{"custom": {...}}``; stock Rasa passes their keys to ``emit`` as
   keyword arguments, which fails for any payload but ``data``/``room``;
 - a Markdown answer is sent whole, not split at blank lines into several bubbles;
+- every message says when it was said (``time``, the tracker's timestamp) and, for a person's
+  message, who said it (``author``: agent or system, and the agent's ``name``);
+- a message may carry an idempotency key (``metadata.message_id``): a client that resends after
+  a dropped connection gets it processed once; the acknowledgement (the socket.io ack) says
+  ``{"delivered": true}`` once the message is handled, or gives the error;
 - bad input (no session, empty, too long, not text) gets an ``error`` event with a clear reason;
   a failure or an empty reply gets an apology: the customer never meets silence.
 """
@@ -17,6 +22,7 @@ import inspect
 import json
 import logging
 import uuid
+from collections import OrderedDict
 from typing import Any, Awaitable, Callable, Dict, List, Optional, cast
 
 import rasa.core.channels.channel
@@ -41,10 +47,26 @@ from rasa_ext.channels import (
 )
 
 logger = logging.getLogger(__name__)
+PEOPLE = ("agent", "system")  # authors of messages a person (or the handoff service) wrote
+REMEMBERED_MESSAGE_IDS = 20_000
+
+
+def about(kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    """When a message was said and, if a person wrote it, by whom (from the bot event's metadata,
+    which Rasa passes to the output channel as keyword arguments)."""
+    extra: Dict[str, Any] = {}
+    if isinstance(kwargs.get("timestamp"), (int, float)):
+        extra["time"] = kwargs["timestamp"]
+    if kwargs.get("author") in PEOPLE:
+        extra["author"] = kwargs["author"]
+        if kwargs["author"] == "agent":
+            extra["name"] = str(kwargs.get("display_name") or "")[:100]
+    return extra
 
 
 class SocketIOOutput(StockSocketIOOutput):
-    """Sends whole messages and custom payloads under ``custom``; counts what it sent."""
+    """Sends whole messages and custom payloads under ``custom``, with their time and author;
+    counts what it sent."""
 
     def __init__(self, sio: AsyncServer, bot_message_evt: str) -> None:
         super().__init__(sio, bot_message_evt)
@@ -55,7 +77,7 @@ class SocketIOOutput(StockSocketIOOutput):
         await super()._send_message(socket_id, response)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self._send_message(recipient_id, {"text": text.strip()})
+        await self._send_message(recipient_id, {"text": text.strip(), **about(kwargs)})
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
@@ -68,13 +90,34 @@ class SocketIOOutput(StockSocketIOOutput):
                     {"content_type": "text", "title": b["title"], "payload": b["payload"]}
                     for b in buttons
                 ],
+                **about(kwargs),
             },
         )
 
     async def send_custom_json(
         self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any
     ) -> None:
-        await self._send_message(recipient_id, {"custom": json_message})
+        await self._send_message(recipient_id, {"custom": json_message, **about(kwargs)})
+
+
+class SeenMessages:
+    """The idempotency keys of recent messages, per conversation (this process's memory)."""
+
+    def __init__(self, size: int = REMEMBERED_MESSAGE_IDS) -> None:
+        self.size = size
+        self._seen: OrderedDict = OrderedDict()
+
+    def first_time(self, conversation_id: str, message_id: Any) -> bool:
+        """True the first time a (conversation, key) is seen; always True without a key."""
+        if not isinstance(message_id, str) or not message_id or len(message_id) > 100:
+            return True
+        key = (conversation_id, message_id)
+        if key in self._seen:
+            return False
+        self._seen[key] = True
+        if len(self._seen) > self.size:
+            self._seen.popitem(last=False)
+        return True
 
 
 class SocketIOInput(StockSocketIOInput):
@@ -139,8 +182,12 @@ class SocketIOInput(StockSocketIOInput):
             )
             return bool(payload)
 
-        async def error(sid: str, message: str) -> None:
+        async def error(sid: str, message: str) -> Dict[str, Any]:
+            """Tell the client what was wrong (an ``error`` event and the message's ack)."""
             await sio.emit("error", {"error": message}, room=sid, namespace=self.namespace)
+            return {"delivered": False, "error": message}
+
+        seen = SeenMessages()
 
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: str, data: Optional[Dict]) -> None:
@@ -156,7 +203,8 @@ class SocketIOInput(StockSocketIOInput):
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
-        async def handle_message(sid: str, data: Any) -> None:
+        async def handle_message(sid: str, data: Any) -> Dict[str, Any]:
+            """Handle the customer's message; the ack (what this returns) says it was handled."""
             if not isinstance(data, dict):
                 return await error(sid, "a message must be an object with 'message'")
             if self.session_persistence:
@@ -184,6 +232,9 @@ class SocketIOInput(StockSocketIOInput):
                     metadata = {}
             if not isinstance(metadata, dict):
                 metadata = {}
+            if not seen.first_time(sender, metadata.get("message_id")):
+                logger.info("conversation %s: a resent message ignored", sender)
+                return {"delivered": True, "duplicate": True}
             output = SocketIOOutput(sio, self.bot_message_evt)
             for item in await follow_ups_for(sender):  # promised by an agent: said on return
                 await output.send_text_message(sender, chat_message(item))
@@ -193,7 +244,7 @@ class SocketIOInput(StockSocketIOInput):
                 state = await person_owns(sender)
                 if state is not None:
                     await output.send_custom_json(sender, {"handoff": {**state, "refused": text}})
-                    return None
+                    return {"delivered": False, "error": "refused while a person has the chat"}
             try:
                 await on_new_message(
                     UserMessage(text, output, sender, input_channel=self.name(), metadata=metadata)
@@ -202,14 +253,14 @@ class SocketIOInput(StockSocketIOInput):
                 logger.exception("conversation %s: message failed", sender)
                 await output.send_custom_json(sender, {"error": "internal"})
                 await output.send_text_message(sender, APOLOGY)
-                return None
+                return {"delivered": True, "error": "internal"}
             if output.sent == before:
                 state = await person_owns(sender)
                 if state is not None:  # paused: the message waits for the person
                     await output.send_custom_json(sender, {"handoff": {**state, "delivered": True}})
-                    return None
+                    return {"delivered": True}
                 logger.warning("conversation %s: no reply produced", sender)
                 await output.send_text_message(sender, APOLOGY)
-            return None
+            return {"delivered": True}
 
         return webhook

@@ -29,6 +29,8 @@ def test_tracker_url_can_differ(monkeypatch) -> None:
         ("BOT_REDIS_URL", "localhost:6379"),
         ("BOT_REDIS_PREFIX", "has spaces"),
         ("BOT_LIVE_POLL_SECONDS", "0"),
+        ("BOT_WIDGET_ORIGINS", "shop.example"),
+        ("BOT_WIDGET_SOCKET_URL", "localhost:5005"),
     ],
 )
 def test_bad_values_fail_with_the_name(monkeypatch, variable: str, value: str) -> None:
@@ -44,3 +46,9 @@ def test_secret_token_is_hidden(monkeypatch) -> None:
     settings = Settings()
     assert "s3cret-value" not in repr(settings) and "r3dis-pass" not in repr(settings)
     assert settings.rasa_token.get_secret_value() == "s3cret-value"
+
+
+def test_widget_origins_are_a_comma_separated_list(monkeypatch) -> None:
+    assert Settings().widget_origin_list == ["*"]
+    monkeypatch.setenv("BOT_WIDGET_ORIGINS", "https://shop.example, https://www.shop.example/")
+    assert Settings().widget_origin_list == ["https://shop.example", "https://www.shop.example"]

@@ -1,4 +1,5 @@
-"""The web app: agent console, its JSON API, sign-in, health (and later the widget and editor).
+"""The web app: the demo store page with the customer's widget, the agent console, their JSON
+API, sign-in, health (and later the editor).
 
 ``create_app(settings)`` builds the app for a given configuration (tests pass their own);
 ``python -m bot serve`` runs it with uvicorn on :8000 beside the Rasa server and the action server.
@@ -16,7 +17,7 @@ from typing import Any, AsyncIterator, Dict, List, Optional
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from sqlalchemy import text
@@ -31,7 +32,7 @@ from bot.handoff.rasa_api import RasaClient, RasaUnavailable
 from bot.kb.retrieval import LiveIndex
 from bot.settings import Settings, get_settings, rasa_token, web_secret
 from bot.users import User, authenticate
-from bot.web import agent_api, customer_api, live
+from bot.web import agent_api, chat, customer_api, live
 from bot.web.auth import current_user, get_session, sign_in, sign_out
 from bot.web.conversation import retry_pending
 
@@ -191,6 +192,8 @@ def create_app(
         https_only=settings.cookie_secure,
     )
 
+    app.add_middleware(chat.CustomerCors, origins=settings.widget_origin_list)
+
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Any:
         response = await call_next(request)
@@ -253,14 +256,11 @@ def create_app(
     app.include_router(agent_api.router)
     app.include_router(customer_api.router)
     app.include_router(live.router)
+    app.include_router(chat.router)
 
     @app.get("/agent", include_in_schema=False)
     def console() -> FileResponse:
         return FileResponse(STATIC / "agent.html", media_type="text/html")
-
-    @app.get("/", include_in_schema=False)
-    def home() -> RedirectResponse:
-        return RedirectResponse("/agent")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -1,17 +1,27 @@
-"""Fixtures for end-to-end tests against the real stack (bot/stack.py)."""
+"""Fixtures for end-to-end tests against the real stack (bot/stack.py), and for the browser
+tests: Debian's chromium driven by Playwright (headless), the agent console signed in as a
+module's own agents (each browser test module defines an ``agents`` fixture)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+import shutil
 import uuid
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
+from bot import db
 from bot.serve import model_for_tests
 from bot.settings import PROJECT_ROOT
 from bot.stack import Stack
+from bot.users import create_user, find_user
+
+PASSWORD = "a long enough password"
+BROWSER_TIMEOUT = 10_000  # ms: the server pushes changes (without its stream, the console polls)
+SCREENSHOTS = PROJECT_ROOT / "results" / "screenshots"
 
 
 @pytest.fixture(scope="session")
@@ -62,3 +72,136 @@ def texts(messages: List[Dict[str, Any]]) -> str:
 
 def buttons(messages: List[Dict[str, Any]]) -> List[Dict[str, str]]:
     return [b for m in messages for b in m.get("buttons", [])]
+
+
+def chromium_path() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        pytest.skip(
+            "no chromium on the PATH: install Debian's (`apt-get install chromium`); CI does"
+        )
+    return found
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless chromium for the whole module (Playwright's own browsers are not downloaded)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    path = chromium_path()
+    expect.set_options(timeout=BROWSER_TIMEOUT)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=path, headless=True, args=["--no-sandbox"]
+        )
+        yield launched
+        launched.close()
+
+
+def screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
+    """Save a screenshot of the page as a test artefact: results/screenshots/<name>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+@contextlib.contextmanager
+def staff(
+    stack: Stack, agents: Dict[str, str], *, team: str, languages: List[str]
+) -> Iterator[Dict[str, str]]:
+    """Agents (username: display name) of ``team`` in the stack's database; offline after,
+    whatever happened, so that nobody stays on duty for the other tests."""
+    engine = db.make_engine(stack.database_url)
+    with db.session_scope(engine) as session:
+        for username, name in agents.items():
+            if find_user(session, username) is None:
+                create_user(
+                    session,
+                    username=username,
+                    password=PASSWORD,
+                    display_name=name,
+                    teams=[team],
+                    languages=languages,
+                )
+    try:
+        yield agents
+    finally:
+        with db.session_scope(engine) as session:
+            for username in agents:
+                find_user(session, username).presence = "offline"
+        engine.dispose()
+
+
+def presence_of(stack: Stack, username: str) -> str:
+    engine = db.make_engine(stack.database_url)
+    try:
+        with db.session_scope(engine) as session:
+            return find_user(session, username).presence
+    finally:
+        engine.dispose()
+
+
+def watch_problems(page: Any) -> List[str]:
+    """A list that collects every dialog (dismissed) and uncaught error of the page."""
+    problems: List[str] = []
+
+    def on_dialog(dialog: Any) -> None:
+        problems.append(f"dialog opened: {dialog.type} {dialog.message!r}")
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    return problems
+
+
+def open_console(browser: Any, stack: Stack) -> Tuple[Any, Any, List[str]]:
+    """A fresh browser context on /agent; the list collects any dialog or uncaught error."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    problems = watch_problems(page)
+    page.goto(f"{stack.web_url}/agent")
+    return context, page, problems
+
+
+def sign_in(page: Any, username: str, password: str = PASSWORD) -> None:
+    """Through the login form; returns once the console has reported the agent online."""
+    from playwright.sync_api import expect
+
+    page.get_by_label("Username", exact=True).fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    with page.expect_response(lambda r: r.url.endswith("/api/presence") and r.ok):
+        page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#desk")).to_be_visible()
+
+
+def sign_out(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    with page.expect_response(lambda r: r.url.endswith("/api/session")):
+        page.get_by_role("button", name="Sign out").click()
+    expect(page.locator("#login")).to_be_visible()
+
+
+@pytest.fixture
+def console(
+    browser: Any, stack: Stack, agents: Dict[str, str]
+) -> Iterator[Callable[[str], Tuple[Any, List[str]]]]:
+    """Open the console signed in as one of the module's ``agents``; each is signed out
+    (offline) after the test through the page's Sign out button, and no dialog or page error
+    may have occurred."""
+    opened: List[Tuple[str, Any, Any, List[str]]] = []
+
+    def open_as(username: str) -> Tuple[Any, List[str]]:
+        context, page, problems = open_console(browser, stack)
+        opened.append((username, context, page, problems))
+        sign_in(page, username)
+        return page, problems
+
+    yield open_as
+    for username, context, page, problems in opened:
+        if page.locator("#logout").is_visible():
+            sign_out(page)
+        context.close()
+        assert presence_of(stack, username) == "offline"
+        assert problems == []

@@ -11,142 +11,41 @@ are unaffected. Screenshots of the main steps go to results/screenshots/.
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Optional
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from bot import db
-from bot.settings import PROJECT_ROOT
-from bot.users import create_user, find_user
-from tests.e2e.conftest import custom, texts
+from tests.e2e.conftest import (
+    custom,
+    open_console,
+    presence_of,
+    screenshot,
+    sign_in,
+    sign_out,
+    staff,
+    texts,
+)
 
 pytestmark = pytest.mark.e2e
 POLISH = {"language": "pl"}  # only this file's Polish agents can take these customers
-PASSWORD = "a long enough password"
 TIMEOUT = 10_000  # ms: the server pushes changes (or, without its stream, the console polls)
-SCREENSHOTS = PROJECT_ROOT / "results" / "screenshots"
 AGENTS = {"e2e-pw-ola": "Ola", "e2e-pw-piotr": "Piotr"}
-
-
-def chromium_path() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        pytest.skip(
-            "no chromium on the PATH: install Debian's (`apt-get install chromium`); CI does"
-        )
-    return found
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Headless chromium for the whole file (Playwright's own browsers are not downloaded)."""
-    path = chromium_path()
-    expect.set_options(timeout=TIMEOUT)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=path, headless=True, args=["--no-sandbox"]
-        )
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
 def shoot() -> Callable[[Page, str], Path]:
-    """Save a screenshot of the page as a test artefact: results/screenshots/<name>.png."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-
-    def save(page: Page, name: str) -> Path:
-        path = SCREENSHOTS / f"console-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        return path
-
-    return save
+    """Save a screenshot of the page as a test artefact: results/screenshots/console-<name>.png."""
+    return lambda page, name: screenshot(page, f"console-{name}")
 
 
 @pytest.fixture(scope="module")
 def agents(stack) -> Iterator[Dict[str, str]]:
-    """This file's agents in the stack's database (username: display name); offline after."""
-    engine = db.make_engine(stack.database_url)
-    with db.session_scope(engine) as session:
-        for username, name in AGENTS.items():
-            if find_user(session, username) is None:
-                create_user(
-                    session,
-                    username=username,
-                    password=PASSWORD,
-                    display_name=name,
-                    teams=["support-poland"],
-                    languages=["pl"],
-                )
-    yield AGENTS
-    with db.session_scope(engine) as session:  # whatever happened, nobody stays on duty
-        for username in AGENTS:
-            find_user(session, username).presence = "offline"
-    engine.dispose()
-
-
-def presence_of(stack, username: str) -> str:
-    engine = db.make_engine(stack.database_url)
-    try:
-        with db.session_scope(engine) as session:
-            return find_user(session, username).presence
-    finally:
-        engine.dispose()
-
-
-def open_console(browser: Browser, stack) -> Tuple[BrowserContext, Page, List[str]]:
-    """A fresh browser context on /agent; the list collects any dialog or uncaught error."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    problems: List[str] = []
-
-    def on_dialog(dialog) -> None:
-        problems.append(f"dialog opened: {dialog.type} {dialog.message!r}")
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.goto(f"{stack.web_url}/agent")
-    return context, page, problems
-
-
-def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
-    """Through the login form; returns once the console has reported the agent online."""
-    page.get_by_label("Username", exact=True).fill(username)
-    page.get_by_label("Password", exact=True).fill(password)
-    with page.expect_response(lambda r: r.url.endswith("/api/presence") and r.ok):
-        page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("#desk")).to_be_visible()
-
-
-def sign_out(page: Page) -> None:
-    with page.expect_response(lambda r: r.url.endswith("/api/session")):
-        page.get_by_role("button", name="Sign out").click()
-    expect(page.locator("#login")).to_be_visible()
-
-
-@pytest.fixture
-def console(browser: Browser, stack, agents) -> Iterator[Callable[[str], Tuple[Page, List[str]]]]:
-    """Open the console signed in as one of ``agents``; each is signed out (offline) after the
-    test through the page's Sign out button, and no dialog or page error may have occurred."""
-    opened: List[Tuple[str, BrowserContext, Page, List[str]]] = []
-
-    def open_as(username: str) -> Tuple[Page, List[str]]:
-        context, page, problems = open_console(browser, stack)
-        opened.append((username, context, page, problems))
-        sign_in(page, username)
-        return page, problems
-
-    yield open_as
-    for username, context, page, problems in opened:
-        if page.locator("#logout").is_visible():
-            sign_out(page)
-        context.close()
-        assert presence_of(stack, username) == "offline"
-        assert problems == []
+    """This file's agents (Polish team) in the stack's database; offline after."""
+    with staff(stack, AGENTS, team="support-poland", languages=["pl"]) as created:
+        yield created
 
 
 def ask_for_a_person(stack, sender: str) -> Dict[str, object]:

@@ -102,3 +102,41 @@ async def test_message_without_session_gets_an_error_event(stack) -> None:
         await customer.client.emit("user_uttered", {"message": "hi"})
         error = await asyncio.wait_for(customer.errors.get(), 10)
     assert "session" in error["error"]
+
+
+async def test_a_resent_message_is_handled_once_and_acknowledged(stack) -> None:
+    """The widget resends a message whose ack it missed, with the same key (metadata
+    message_id): the channel handles it once."""
+    session_id = uuid.uuid4().hex
+    data = {"message": "hello", "session_id": session_id, "metadata": {"message_id": "m-1"}}
+    async with Customer(stack.url, session_id) as customer:
+        first = await customer.client.call("user_uttered", data, timeout=60)
+        replies = await customer.collect()
+        second = await customer.client.call("user_uttered", data, timeout=60)
+        bad = await customer.client.call("user_uttered", {**data, "message": " "}, timeout=60)
+    assert first == {"delivered": True}
+    assert second == {"delivered": True, "duplicate": True}
+    assert bad["delivered"] is False and "empty" in bad["error"]
+    assert all(isinstance(r.get("time"), float) and "author" not in r for r in replies)
+    said = [e["text"] for e in stack.tracker(session_id)["events"] if e.get("event") == "user"]
+    assert said == ["hello"]
+
+
+async def test_a_persons_message_says_who_wrote_it(stack) -> None:
+    from bot.handoff.rasa_api import RasaClient
+
+    session_id = uuid.uuid4().hex
+    async with Customer(stack.url, session_id) as customer:
+        await customer.say("hello")
+        await asyncio.to_thread(
+            RasaClient(stack.url, stack.token).send_as_person,
+            session_id,
+            "Hi, Rita here",
+            author="agent",
+            display_name="Rita",
+        )
+        pushed = await customer.collect()
+    assert [(m["text"], m["author"], m["name"]) for m in pushed] == [
+        ("Hi, Rita here", "agent", "Rita")
+    ]
+    assert isinstance(pushed[0]["time"], float)

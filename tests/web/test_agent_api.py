@@ -28,7 +28,7 @@ def api_routes():
             yield method, re.sub(r"\{[^}]+\}", "1", path)
 
 
-PUBLIC = {("POST", "/api/session"), ("DELETE", "/api/session")}
+PUBLIC = {("POST", "/api/session"), ("DELETE", "/api/session"), ("GET", "/api/widget/config")}
 # The customer's routes: the conversation id (random, the widget's) is their key.
 CUSTOMER_PREFIX = "/api/conversations/"
 
