@@ -1,4 +1,8 @@
-"""Our NLU components (config.yml): sentence embeddings and a linear classifier.
+"""Our NLU components (config.yml): spelling correction, sentence embeddings, a linear classifier.
+
+``SpellingCorrector`` comes first: it learns the training examples' vocabulary and, at prediction
+time, corrects a message's misspelt words towards it (``bot.kb.spelling``). The message's text in
+the tracker stays as the customer typed it; only what the model reads is corrected.
 
 ``SentenceEmbeddingFeaturizer`` adds all-MiniLM-L6-v2 sentence vectors (``bot.kb.embeddings``, run
 in NumPy, nothing downloaded) as dense sentence features.
@@ -42,8 +46,89 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.kb.embeddings import SentenceEncoder, default_encoder
+from bot.kb.spelling import Speller, vocabulary_of
 
 logger = logging.getLogger(__name__)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
+class SpellingCorrector(GraphComponent):
+    """Corrects typos in a message towards the vocabulary of the training examples."""
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {"language": "en"}
+
+    def __init__(
+        self,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        vocabulary: Optional[Dict[str, int]] = None,
+    ) -> None:
+        self.config = config
+        self._model_storage = model_storage
+        self._resource = resource
+        self.vocabulary = vocabulary or {}
+        self._speller: Optional[Speller] = None
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SpellingCorrector:
+        return cls(config, model_storage, resource)
+
+    @property
+    def speller(self) -> Speller:
+        if self._speller is None:
+            self._speller = Speller(self.vocabulary, language=str(self.config["language"]))
+        return self._speller
+
+    def train(self, training_data: TrainingData) -> Resource:
+        texts = [m.get(TEXT) for m in training_data.training_examples if m.get(TEXT)]
+        self.vocabulary = dict(vocabulary_of(texts))
+        self._speller = None
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / "vocabulary.json").write_text(
+                json.dumps(self.vocabulary, ensure_ascii=False), encoding="utf-8"
+            )
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> SpellingCorrector:
+        try:
+            with model_storage.read_from(resource) as directory:
+                text = (directory / "vocabulary.json").read_text(encoding="utf-8")
+        except (ValueError, FileNotFoundError):
+            logger.warning("SpellingCorrector: no vocabulary stored; it will correct nothing")
+            return cls(config, model_storage, resource)
+        return cls(config, model_storage, resource, vocabulary=json.loads(text))
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        # Every word of the training examples is in the vocabulary: nothing to correct.
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        if not self.vocabulary:
+            return messages
+        for message in messages:
+            text = message.get(TEXT)
+            if isinstance(text, str) and text:
+                corrected = self.speller.correct(text)
+                if corrected != text:
+                    message.set(TEXT, corrected)
+        return messages
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)

@@ -5,6 +5,9 @@ entries in two ways, each giving every article its best entry's cosine similarit
 - lexical: TF-IDF vectors of character n-grams (robust to typos) and words;
 - semantic: sentence embeddings (``bot.kb.embeddings``), which match paraphrases that share no
   words ("when do I get my money back" / "refund timing").
+The query's misspelt words are first corrected towards the entries' vocabulary
+(``bot.kb.spelling``).
+``scope_gap`` compares the query with examples of questions the knowledge base does not answer.
 ``LiveIndex`` rebuilds the index when the database changes, so a new article or question variant
 is findable within seconds, before any retraining.
 """
@@ -25,11 +28,14 @@ from sqlalchemy.engine import Engine
 from bot.db import session_scope
 from bot.kb import repository
 from bot.kb.embeddings import SentenceEncoder, default_encoder
+from bot.kb.scope import out_of_scope_examples
+from bot.kb.spelling import Speller, vocabulary_of
 from bot.kb.text import fold
 
 logger = logging.getLogger(__name__)
 
 CHAR_WEIGHT = 0.6  # share of the character n-gram similarity in an entry's score
+SCOPE_NEIGHBOURS = 3  # how many nearest examples on each side the scope gap averages
 WORD = re.compile(r"\w+")
 
 
@@ -56,6 +62,7 @@ class KnowledgeIndex:
         *,
         language: str = "en",
         encoder: Optional[SentenceEncoder] = None,
+        out_of_scope: Sequence[str] = (),
     ) -> None:
         self.language = language
         self.encoder = encoder
@@ -66,6 +73,7 @@ class KnowledgeIndex:
             [self._article_index[e.article_id] for e in self.entries], dtype=np.int64
         )
         texts = [fold(e.text) for e in self.entries]
+        self.speller = Speller(vocabulary_of(texts), language=language)
         # Each entry's words, by article: which articles a one-word topic belongs to.
         self._entry_words: Dict[str, List[Set[str]]] = {}
         for entry, folded in zip(self.entries, texts, strict=True):
@@ -93,6 +101,11 @@ class KnowledgeIndex:
             if encoder is not None and texts
             else None
         )
+        self._out_of_scope = (
+            encoder.encode(list(out_of_scope))
+            if encoder is not None and texts and len(out_of_scope) >= SCOPE_NEIGHBOURS
+            else None
+        )
 
     def __len__(self) -> int:
         return len(self.article_ids)
@@ -104,6 +117,7 @@ class KnowledgeIndex:
 
     def signals(self, text: str) -> Dict[str, Dict[str, float]]:
         """Per-article scores in 0..1 by method: ``lexical`` and (if available) ``semantic``."""
+        text = self.speller.correct(text)
         folded = fold(text)
         if not folded or self._char_matrix is None:
             return {}
@@ -118,6 +132,24 @@ class KnowledgeIndex:
             result["semantic"] = self._per_article(self._dense @ query)
         return result
 
+    def scope_gap(self, text: str) -> Optional[float]:
+        """How much closer in meaning ``text`` is to the out-of-scope examples than to the
+        articles' titles and questions: the mean cosine similarity of its nearest few on each
+        side, subtracted. Above 0 it looks more like what we do not answer; None when unknown
+        (no embeddings or no examples)."""
+        if self._out_of_scope is None or self._dense is None or self.encoder is None:
+            return None
+        if not fold(text):
+            return None
+        query = self.encoder.encode([self.speller.correct(text)[:2000]])[0]
+
+        def nearest(matrix: np.ndarray) -> float:
+            similarities = matrix @ query
+            k = min(SCOPE_NEIGHBOURS, len(similarities))
+            return float(np.partition(similarities, -k)[-k:].mean())
+
+        return round(nearest(self._out_of_scope) - nearest(self._dense), 4)
+
     def sharing(self, text: str) -> Dict[str, float]:
         """The articles that use every word of ``text`` (a plural's "s" aside), each with the share
         of its title and question variants that do: how central the words are to it.
@@ -125,7 +157,7 @@ class KnowledgeIndex:
         A one-word message that several articles share ("refund", "warranty") is a topic, not a
         question: the caller offers the articles it is most central to.
         """
-        words = WORD.findall(fold(text))
+        words = WORD.findall(fold(self.speller.correct(text)))
         if not words:
             return {}
 
@@ -206,7 +238,10 @@ class LiveIndex:
                 if cached is None or cached[0] != fingerprint:
                     articles = repository.published_articles(session, language)
                     index = KnowledgeIndex(
-                        entries_from_articles(articles), language=language, encoder=self.encoder
+                        entries_from_articles(articles),
+                        language=language,
+                        encoder=self.encoder,
+                        out_of_scope=out_of_scope_examples(language),
                     )
                     self._indexes[language] = (fingerprint, index)
                     if self.encoder is not None:

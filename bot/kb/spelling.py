@@ -1,0 +1,116 @@
+"""Spelling correction of a customer's words towards the vocabulary the assistant knows.
+
+Customers type fast: "invoice corection", "card rejeced", "repair after waranty". Character
+n-grams absorb some of it, but a short message with one misspelt key word often loses to an article
+that shares the other words. A ``Speller`` knows the vocabulary of a set of texts (the articles'
+titles and question variants, or the NLU training examples) and replaces a word that is neither in
+that vocabulary nor a common word of the language by the closest word that is (one edit for words
+of up to 7 letters, two for longer ones). On a tie the vocabulary wins, then the more frequent word:
+"corection" becomes "correction" even if no article uses that form, and never "collection".
+
+A common word is never changed ("pizza" stays "pizza" even though the shop sells none): the
+frequency list of spaCy's lookup data (``spacy-lookups-data``, installed, nothing downloaded) says
+which words are common. For a language without such a list, nothing is corrected: without it a
+rare real word cannot be told from a typo. Only plain words are touched: a token with a digit, an
+``@``, a slash or a dot inside (an order number, an e-mail address, a link) is kept as typed.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import json
+import re
+from collections import Counter
+from importlib import resources
+from typing import Dict, Iterable, List, Mapping, Optional, Tuple
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from bot.kb.text import fold
+
+# A word at least this probable (natural log, spaCy's lexeme_prob) is a real word, not a typo.
+COMMON_LOG_PROB = -14.0
+MIN_LENGTH = 5  # shorter words are left alone: too many real words are one edit apart
+WORD = re.compile(r"\w+")
+# A whitespace-separated token that is one plain word, perhaps with punctuation around it.
+PLAIN = re.compile(r"(?<!\S)([\"'(\[]*)([^\W\d_]+)([\"')\].,!?;:]*)(?!\S)")
+
+
+@functools.cache
+def common_words(language: str) -> Dict[str, float]:
+    """The language's common words and their log probabilities; empty when spaCy's lookup data
+    has no frequency list for the language."""
+    try:
+        data = resources.files("spacy_lookups_data") / "data" / f"{language}_lexeme_prob.json.gz"
+        with gzip.open(str(data), "rt", encoding="utf-8") as handle:
+            probabilities = json.load(handle)
+    except (FileNotFoundError, ModuleNotFoundError, OSError, ValueError):
+        return {}
+    common: Dict[str, float] = {}
+    for word, probability in probabilities.items():
+        if probability >= COMMON_LOG_PROB:
+            word = fold(word)
+            if word.isalpha():
+                common[word] = max(probability, common.get(word, probability))
+    return common
+
+
+def vocabulary_of(texts: Iterable[str]) -> Counter:
+    """How often each (folded) word occurs in ``texts``."""
+    return Counter(w for t in texts for w in WORD.findall(fold(t)))
+
+
+class Speller:
+    """Corrects misspelt words of a text towards a vocabulary (word -> how often it is used)."""
+
+    def __init__(self, vocabulary: Mapping[str, int], language: str = "en") -> None:
+        self.vocabulary = Counter(vocabulary)
+        self._common = common_words(language)
+        self._choices: List[str] = sorted(
+            w for w in self.vocabulary if len(w) >= MIN_LENGTH - 1 and w.isalpha()
+        )
+        self._common_choices: List[str] = sorted(w for w in self._common if len(w) >= 2)
+
+    def word(self, word: str) -> Optional[str]:
+        """The correction of one folded word, or None to keep it."""
+        if (
+            not self._common
+            or len(word) < MIN_LENGTH
+            or not word.isalpha()
+            or word in self.vocabulary
+            or word in self._common
+        ):
+            return None
+        limit = 1 if len(word) <= 7 else 2
+        # (edits, vocabulary first, more frequent first, the word)
+        ranked: List[Tuple[int, int, float, str]] = [
+            (int(distance), 0, -float(self.vocabulary[choice]), choice)
+            for choice, distance, _ in process.extract(
+                word, self._choices, scorer=OSA.distance, score_cutoff=limit, limit=None
+            )
+        ]
+        ranked += [
+            (int(distance), 1, -self._common[choice], choice)
+            for choice, distance, _ in process.extract(
+                word, self._common_choices, scorer=OSA.distance, score_cutoff=limit, limit=None
+            )
+        ]
+        return min(ranked)[3] if ranked else None
+
+    def correct(self, text: str) -> str:
+        """``text`` with its misspelt words replaced; everything else is kept as it was."""
+        pieces = []
+        end = 0
+        for match in PLAIN.finditer(text):
+            folded = fold(match.group(2))
+            replacement = self.word(folded) if folded.isalpha() else None
+            if replacement is not None:
+                pieces.append(text[end : match.start(2)])
+                pieces.append(replacement)
+                end = match.end(2)
+        if not pieces:
+            return text
+        pieces.append(text[end:])
+        return "".join(pieces)
