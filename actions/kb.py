@@ -145,6 +145,7 @@ class ActionAnswerFromKb(ConversationAction):
                 allowed=index.article_ids,
                 words=len(fold(text).split()),
                 topic=index.sharing(text),
+                scope_gap=await off_loop(index.scope_gap, text),
             )
             return await self._respond(dispatcher, tracker, decision, language)
         except (SQLAlchemyError, ArticleNotFound):

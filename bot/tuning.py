@@ -8,18 +8,29 @@ questions correctly while answering at most ``max_uncovered_wrong`` of the uncov
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import requests
 
 from bot.evaluation import load_set
-from bot.kb.answering import Outcome, Thresholds, decide, understanding_of
+from bot.kb.answering import (
+    Decision,
+    Outcome,
+    Thresholds,
+    Understanding,
+    choose,
+    combine,
+    decide,
+    rank,
+    understanding_of,
+)
 from bot.kb.embeddings import default_encoder
 from bot.kb.retrieval import KnowledgeIndex, entries_from_articles
-from bot.kb.scope import mentions_other_service
+from bot.kb.scope import mentions_other_service, out_of_scope_examples
 from bot.kb.sources import load_sources
 from bot.kb.text import fold
 from bot.settings import get_settings, rasa_token
@@ -36,19 +47,27 @@ def parse_all(url: str, token: str, texts: List[str]) -> List[Dict[str, Any]]:
     return parsed
 
 
-def score(
-    items: List[Tuple[Any, Dict[str, Dict[str, float]], Optional[List[str]], int]],
-    thresholds: Thresholds,
-    allowed: List[str],
-) -> Dict[str, float]:
-    covered = [i for i in items if i[2] is not None]
-    uncovered = [i for i in items if i[2] is None]
+@dataclasses.dataclass(frozen=True)
+class Item:
+    """One question of the set, as the bot sees it."""
+
+    understanding: Understanding
+    signals: Dict[str, Dict[str, float]]
+    expected: Optional[List[str]]  # None: the knowledge base does not cover it
+    words: int
+    topic: Dict[str, float] = dataclasses.field(default_factory=dict)
+    scope_gap: Optional[float] = None
+
+
+def tally(items: Sequence[Item], decisions: Sequence[Decision]) -> Dict[str, float]:
+    """Top-1 accuracy and wrong-answer rates of the decisions taken for ``items``."""
+    covered = sum(i.expected is not None for i in items)
+    uncovered = len(items) - covered
     right = wrong_unc = sugg_unc = wrong_cov = 0
-    for understanding, retrieval, expected, words in items:
-        decision = decide(understanding, retrieval, thresholds, allowed=allowed, words=words)
-        if expected is not None:
+    for item, decision in zip(items, decisions, strict=True):
+        if item.expected is not None:
             if decision.outcome is Outcome.ANSWER:
-                if decision.article_id in expected:
+                if decision.article_id in item.expected:
                     right += 1
                 else:
                     wrong_cov += 1
@@ -56,43 +75,87 @@ def score(
             wrong_unc += decision.outcome is Outcome.ANSWER
             sugg_unc += decision.outcome is Outcome.SUGGEST
     return {
-        "top1": right / max(len(covered), 1),
-        "covered_wrong": wrong_cov / max(len(covered), 1),
-        "uncovered_wrong": wrong_unc / max(len(uncovered), 1),
-        "uncovered_suggested": sugg_unc / max(len(uncovered), 1),
+        "top1": right / max(covered, 1),
+        "covered_wrong": wrong_cov / max(covered, 1),
+        "uncovered_wrong": wrong_unc / max(uncovered, 1),
+        "uncovered_suggested": sugg_unc / max(uncovered, 1),
     }
+
+
+def score(items: Sequence[Item], thresholds: Thresholds, allowed: List[str]) -> Dict[str, float]:
+    """How one setting does on the items."""
+    decisions = [
+        decide(
+            i.understanding,
+            i.signals,
+            thresholds,
+            allowed=allowed,
+            words=i.words,
+            topic=i.topic,
+            scope_gap=i.scope_gap,
+        )
+        for i in items
+    ]
+    return tally(items, decisions)
 
 
 def collect(url: str, token: str, set_path: Path, kb_dir: Path) -> Dict[str, Any]:
     """Parses and retrieval scores for every question of the set."""
     question_set = load_set(set_path)
     sources = [s for s in load_sources(kb_dir)[0] if s.language == "en" and s.status == "published"]
-    index = KnowledgeIndex(entries_from_articles(sources), encoder=default_encoder())
+    index = KnowledgeIndex(
+        entries_from_articles(sources),
+        encoder=default_encoder(),
+        out_of_scope=out_of_scope_examples("en"),
+    )
     rows = [(q["text"], q["expected"]) for q in question_set["covered"]]
     rows += [(q["text"], None) for q in question_set["uncovered"]]
     parsed = parse_all(url, token, [text for text, _ in rows])
     return {
         "allowed": index.article_ids,
         "items": [
-            {"text": text, "expected": expected, "parse": parse, "signals": index.signals(text)}
+            {
+                "text": text,
+                "expected": expected,
+                "parse": parse,
+                "signals": index.signals(text),
+                "scope_gap": index.scope_gap(text),
+                "topic": index.sharing(text),
+            }
             for (text, expected), parse in zip(rows, parsed, strict=False)
         ],
     }
 
 
-def search(
-    data: Dict[str, Any], max_uncovered_wrong: float
-) -> List[Tuple[Dict[str, float], Thresholds]]:
-    """Every setting of the grid that keeps uncovered wrong answers within the bound, best first."""
-    items = [
-        (
-            understanding_of(i["parse"], other_service=mentions_other_service(i["text"])),
-            i["signals"],
-            i["expected"],
-            len(fold(i["text"]).split()),
+SCOPE_GAPS = (None, -0.08, -0.06, -0.04, -0.02, 0.0)
+
+
+def items_of(data: Dict[str, Any]) -> List[Item]:
+    """The collected set (``collect``) as items."""
+    return [
+        Item(
+            understanding=understanding_of(
+                i["parse"], other_service=mentions_other_service(i["text"])
+            ),
+            signals=i["signals"],
+            expected=i["expected"],
+            words=len(fold(i["text"]).split()),
+            topic=i.get("topic") or {},
+            scope_gap=i.get("scope_gap"),
         )
         for i in data["items"]
     ]
+
+
+def search(
+    data: Dict[str, Any], max_uncovered_wrong: float
+) -> List[Tuple[Dict[str, float], Thresholds]]:
+    """Every setting of the grid that keeps uncovered wrong answers within the bound, best first.
+
+    The articles' combined scores depend only on the weights and the out-of-scope penalty: they
+    are ranked once per such pair, and the other thresholds are tried on the ranking.
+    """
+    items = items_of(data)
     results = []
     weights = [
         (sem, lex, round(1 - sem - lex, 2))
@@ -100,27 +163,36 @@ def search(
         for lex in (0.1, 0.2, 0.25, 0.3, 0.4)
         if sem + lex < 1
     ]
-    grid = itertools.product(
-        weights,
-        [0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7],  # answer
-        [0.0, 0.02, 0.04, 0.06, 0.08, 0.1],  # margin
-        [0.0, 0.2, 0.4, 0.6, 1.0],  # out-of-scope penalty
-        [0.0, 0.05, 0.1, 0.15],  # margin for one- and two-word messages
-    )
-    for (semantic, lexical, model), answer, margin, penalty, short in grid:
-        thresholds = Thresholds(
-            answer=answer,
-            suggest=round(answer - 0.1, 2),
-            margin=margin,
+    for (semantic, lexical, model), penalty in itertools.product(weights, [0.0, 0.2, 0.4, 0.6]):
+        base = Thresholds(
             model_weight=model,
             semantic_weight=semantic,
             lexical_weight=lexical,
             out_of_scope_penalty=penalty,
-            short_margin=max(short, margin),
         )
-        metrics = score(items, thresholds, data["allowed"])
-        if metrics["uncovered_wrong"] <= max_uncovered_wrong:
-            results.append((metrics, thresholds))
+        ranked = [rank(combine(i.understanding, i.signals, base), data["allowed"]) for i in items]
+        grid = itertools.product(
+            [0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7],  # answer
+            [0.0, 0.02, 0.04, 0.06, 0.08],  # margin
+            [0.0, 0.05, 0.1, 0.15],  # margin for one- and two-word messages
+            SCOPE_GAPS,
+        )
+        for answer, margin, short, gap in grid:
+            thresholds = dataclasses.replace(
+                base,
+                answer=answer,
+                suggest=round(answer - 0.1, 2),
+                margin=margin,
+                short_margin=max(short, margin),
+                scope_gap=gap,
+            )
+            decisions = [
+                choose(r, thresholds, words=i.words, topic=i.topic, scope_gap=i.scope_gap)
+                for r, i in zip(ranked, items, strict=True)
+            ]
+            metrics = tally(items, decisions)
+            if metrics["uncovered_wrong"] <= max_uncovered_wrong:
+                results.append((metrics, thresholds))
     # A wrong answer costs as much as a right one gains: the bot must not guess.
     results.sort(
         key=lambda r: (-(r[0]["top1"] - r[0]["covered_wrong"]), r[0]["uncovered_suggested"])

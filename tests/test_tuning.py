@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from bot.kb.answering import Thresholds, Understanding
-from bot.tuning import score, search
+from bot.tuning import Item, score, search
 
-COVERED = (Understanding("faq", 0.9, {"a": 0.9}), {"semantic": {"a": 0.9, "b": 0.2}}, ["a"], 5)
-WRONG = (Understanding("faq", 0.9, {"b": 0.9}), {"semantic": {"a": 0.3, "b": 0.8}}, ["a"], 5)
-UNCOVERED = (Understanding("out_of_scope", 1.0, {}), {"semantic": {"b": 0.3}}, None, 5)
+COVERED = Item(Understanding("faq", 0.9, {"a": 0.9}), {"semantic": {"a": 0.9, "b": 0.2}}, ["a"], 5)
+WRONG = Item(Understanding("faq", 0.9, {"b": 0.9}), {"semantic": {"a": 0.3, "b": 0.8}}, ["a"], 5)
+UNCOVERED = Item(Understanding("out_of_scope", 1.0, {}), {"semantic": {"b": 0.3}}, None, 5)
 
 
 def test_score_counts_right_wrong_and_uncovered() -> None:
@@ -51,3 +51,12 @@ def test_search_never_returns_a_setting_over_the_bound() -> None:
     assert results, "some setting answers the covered question and not the other"
     assert all(metrics["uncovered_wrong"] == 0.0 for metrics, _ in results)
     assert results[0][0]["top1"] == 1.0
+
+
+def test_the_scope_gap_keeps_a_near_topic_question_from_being_answered() -> None:
+    near_topic = Item(
+        Understanding("faq", 1.0, {"b": 0.9}), {"semantic": {"b": 0.8}}, None, 5, scope_gap=0.05
+    )
+    assert score([near_topic], Thresholds(scope_gap=None), ["b"])["uncovered_wrong"] == 1.0
+    gated = score([near_topic], Thresholds(scope_gap=0.0), ["b"])
+    assert gated["uncovered_wrong"] == 0.0 and gated["uncovered_suggested"] == 1.0

@@ -5,6 +5,10 @@ Three kinds of evidence are combined per article, each a score in 0..1:
   and the intent classifier's view of whether this is a knowledge question at all);
 - semantic and lexical retrieval over the live database (``bot.kb.retrieval``), which also know
   articles and question variants added since the model was trained.
+One more signal says whether the question is of the kind the knowledge base answers at all: the
+scope gap, how much closer in meaning the message is to the examples of questions we do not
+answer (the NLU ``out_of_scope`` examples) than to the articles' own questions
+(``KnowledgeIndex.scope_gap``). Above ``Thresholds.scope_gap`` the bot does not answer outright.
 
 The bot answers only when the best article is clearly ahead; a wrong answer is worse than "I don't
 know, here is a person" (PRODUCT.md, principle 4). Pure logic: no database, no Rasa.
@@ -29,23 +33,26 @@ class Outcome(str, enum.Enum):
 class Thresholds:
     """The tuned constants; ``python -m bot tune`` chooses them on eval/dev.yml."""
 
-    answer: float = 0.5  # combined score to answer
-    suggest: float = 0.4  # combined score to offer as a candidate
-    margin: float = 0.0  # lead over the runner-up needed to answer outright
-    model_weight: float = 0.3  # weights of the evidence in the combined score
+    answer: float = 0.55  # combined score to answer
+    suggest: float = 0.45  # combined score to offer as a candidate
+    margin: float = 0.02  # lead over the runner-up needed to answer outright
+    model_weight: float = 0.4  # weights of the evidence in the combined score
     semantic_weight: float = 0.3
-    lexical_weight: float = 0.4
-    out_of_scope_penalty: float = 0.2  # subtracted when the model says "out of scope"
+    lexical_weight: float = 0.3
+    out_of_scope_penalty: float = 0.0  # subtracted when the model says "out of scope"
     # Subtracted when the message names another company's shop or service (bot.kb.scope).
     other_service_penalty: float = 0.3
     # A message of one or two words ("delivery") is vague: answer only with a clear lead.
     short_words: int = 2
-    short_margin: float = 0.05
+    short_margin: float = 0.02
     # A message of this many words that this many articles share is a topic ("refund"): offer
     # the candidates rather than answer one.
     vague_words: int = 1
     vague_articles: int = 3
     max_suggestions: int = 3
+    # A message this much closer to the out-of-scope examples than to the articles' questions is
+    # not answered outright (offered as candidates at most); None: no such gate.
+    scope_gap: Optional[float] = -0.02
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +83,7 @@ class Decision:
 
 
 TUNED = Thresholds()
+Ranked = List[Tuple[str, float]]
 
 
 def understanding_of(message: Mapping[str, Any], *, other_service: bool = False) -> Understanding:
@@ -151,6 +159,7 @@ def decide(
     allowed: Optional[Sequence[str]] = None,
     words: Optional[int] = None,
     topic: Optional[Mapping[str, float]] = None,
+    scope_gap: Optional[float] = None,
 ) -> Decision:
     """Answer, suggest or admit not knowing, from the combined evidence.
 
@@ -159,15 +168,35 @@ def decide(
     customer's message: a very short one needs a clearer lead to be answered outright.
     ``topic`` maps the articles that use every word of it to how central the words are to each
     (``KnowledgeIndex.sharing``): a one-word topic that several articles share ("refund") is
-    answered with the articles it is most central to, as candidates.
+    answered with the articles it is most central to, as candidates. ``scope_gap`` is
+    ``KnowledgeIndex.scope_gap`` of the message (None when unknown).
     """
-    scores = combine(understanding, signals, thresholds)
+    return choose(
+        rank(combine(understanding, signals, thresholds), allowed),
+        thresholds,
+        words=words,
+        topic=topic,
+        scope_gap=scope_gap,
+    )
+
+
+def rank(scores: Mapping[str, float], allowed: Optional[Sequence[str]] = None) -> Ranked:
+    """Articles best first, limited to ``allowed`` (articles that exist now)."""
     if allowed is not None:
         allowed_set = set(allowed)
         scores = {a: s for a, s in scores.items() if a in allowed_set}
-    ranked: List[Tuple[str, float]] = sorted(
-        ((a, round(s, 4)) for a, s in scores.items()), key=lambda item: (-item[1], item[0])
-    )
+    return sorted(((a, round(s, 4)) for a, s in scores.items()), key=lambda i: (-i[1], i[0]))
+
+
+def choose(
+    ranked: Ranked,
+    thresholds: Thresholds = TUNED,
+    *,
+    words: Optional[int] = None,
+    topic: Optional[Mapping[str, float]] = None,
+    scope_gap: Optional[float] = None,
+) -> Decision:
+    """The decision for articles already combined and ranked (``rank``)."""
     if not ranked or ranked[0][1] < thresholds.suggest:
         return Decision(Outcome.UNKNOWN, tuple(ranked[:1]))
     top_score = ranked[0][1]
@@ -183,7 +212,10 @@ def decide(
         )
         if len(shares) >= thresholds.vague_articles and len(on_topic) >= 2:
             return Decision(Outcome.SUGGEST, tuple(on_topic[: thresholds.max_suggestions]))
-    if top_score >= thresholds.answer and top_score - runner_up >= margin:
+    in_scope = (
+        thresholds.scope_gap is None or scope_gap is None or scope_gap <= thresholds.scope_gap
+    )
+    if top_score >= thresholds.answer and top_score - runner_up >= margin and in_scope:
         return Decision(Outcome.ANSWER, tuple(ranked[:1]))
     suggestions = [item for item in ranked if item[1] >= thresholds.suggest]
     return Decision(Outcome.SUGGEST, tuple(suggestions[: thresholds.max_suggestions]))

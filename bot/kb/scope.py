@@ -1,7 +1,11 @@
-"""What the assistant is not for: messages about other companies' shops and services.
+"""What the assistant is not for: messages about other companies' shops and services, and
+questions of the kinds the knowledge base does not answer.
 
-The list lives in ``data/scope.yml`` (editable without code). ``mentions_other_service`` is one
-of the signals of ``bot.kb.answering``: such a message needs a much clearer match to be answered.
+The list of other services lives in ``data/scope.yml`` (editable without code).
+``mentions_other_service`` is one of the signals of ``bot.kb.answering``: such a message needs a
+much clearer match to be answered. ``out_of_scope_examples`` are the NLU examples of the
+``out_of_scope`` intent (``data/nlu/out_of_scope.yml``), which retrieval compares a message with
+(``KnowledgeIndex.scope_gap``).
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
-from typing import FrozenSet, Optional
+from typing import FrozenSet, List, Optional, Tuple
 
 import yaml
 
@@ -17,6 +21,28 @@ from bot.kb.text import fold
 from bot.settings import PROJECT_ROOT
 
 SCOPE_FILE = PROJECT_ROOT / "data" / "scope.yml"
+OUT_OF_SCOPE_FILES = {"en": PROJECT_ROOT / "data" / "nlu" / "out_of_scope.yml"}
+
+
+@functools.lru_cache(maxsize=8)
+def out_of_scope_examples(language: str, path: Optional[Path] = None) -> Tuple[str, ...]:
+    """The examples of questions the assistant does not answer, in ``language`` (none when the
+    language has no such NLU file)."""
+    path = path or OUT_OF_SCOPE_FILES.get(language)
+    if path is None:
+        return ()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return ()
+    examples: List[str] = []
+    for item in data.get("nlu") or []:
+        if isinstance(item, dict) and item.get("intent") == "out_of_scope":
+            for line in str(item.get("examples") or "").splitlines():
+                line = line.strip()
+                if line.startswith("- ") and line[2:].strip():
+                    examples.append(line[2:].strip())
+    return tuple(examples)
 
 
 @functools.lru_cache(maxsize=4)
