@@ -56,7 +56,10 @@ class CustomerCors:
             app,
             allow_origins=origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type"],
+            # Last-Event-ID: a client resuming the live stream sends it; it is not a
+            # CORS-safelisted header (whatwg/fetch#568), so a client that follows the spec (or
+            # sets it with fetch) asks first. Browsers' EventSource today sends it unasked.
+            allow_headers=["Content-Type", "Last-Event-ID"],
             max_age=600,
         )
 

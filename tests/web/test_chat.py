@@ -199,6 +199,16 @@ def test_cors_for_the_embedding_site_on_customer_routes_only(chat_web: Web) -> N
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == "https://shop.example"
     assert "access-control-allow-credentials" not in allowed.headers
+    resume = requests.options(
+        f"{chat_web.url}/api/conversations/{CUSTOMER}/events",
+        headers={
+            "Origin": "https://shop.example",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "last-event-id",
+        },
+    )
+    assert resume.status_code == 200
+    assert "last-event-id" in resume.headers["access-control-allow-headers"].lower()
     other_site = preflight(f"/api/conversations/{CUSTOMER}/ticket", "https://evil.example")
     assert "access-control-allow-origin" not in other_site.headers
     agent_api = preflight("/api/handoffs/1/claim", "https://shop.example")
