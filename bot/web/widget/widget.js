@@ -5,9 +5,10 @@
 //
 // It lives in a shadow root under a fixed-position element, so the host page's styles do not
 // reach it and its own do not leak out, and it never moves the page's layout. It talks to Rasa's
-// socket.io channel (connection.js) and to the web app's customer API (bot/web/customer_api.py,
-// bot/web/chat.py) for what Rasa does not carry. No cookie is set or sent: the conversation id
-// lives in the site's own localStorage.
+// socket.io channel (connection.js) and to the web app's customer API (bot/web/customer_api.py)
+// for what Rasa does not carry, among it the conversation so far when the chat comes back (GET
+// .../messages). No cookie is set or sent: the conversation id lives in the site's own
+// localStorage.
 //
 // Safety: every text from the bot, agents or customers is put into the page as text nodes (the
 // Markdown renderer builds DOM nodes, markdown.js); nothing is ever assigned to innerHTML.
@@ -19,6 +20,7 @@ import { Connection, newId } from "./connection.js";
 
 const KEY = "amberline-chat";
 const QUEUE_POLL_MS = 5000;
+const RESTORED = 200; // the end of the conversation shown when the chat comes back
 const TYPING_SIGNAL_MS = 3000;
 const TYPING_SHOWN_MS = 8000;
 const RATING = ["/affirm", "/deny"];
@@ -82,6 +84,17 @@ function luminance(color) {
 function readableOn(color) {
   const l = luminance(color);
   return (1.05) / (l + 0.05) >= (l + 0.05) / 0.05 ? "#ffffff" : "#111111";
+}
+
+// A message as the web app reads it back (GET .../messages), in the shape the socket.io channel
+// sends it: buttons as quick_replies, the time in seconds (to the millisecond).
+function fromServer(m) {
+  const time = typeof m.time === "string" ? Date.parse(m.time.replace(/(\.\d{3})\d+/, "$1")) / 1000 : NaN;
+  return {
+    author: m.author, name: m.name, text: m.text, custom: m.custom, message_id: m.message_id,
+    quick_replies: Array.isArray(m.buttons) ? m.buttons : undefined,
+    time: Number.isFinite(time) ? time : undefined,
+  };
 }
 
 function timeLabel(seconds) {
@@ -641,20 +654,22 @@ class Widget {
     this.conn.flush();
   }
 
-  // The conversation so far, from the server: a reload, another tab or page of the same site.
+  // The end of the conversation so far, from the server: a reload, another tab or page of the
+  // same site.
   async restore() {
     let lastTime = 0;
     try {
-      const history = await this.api("GET", "history");
+      const read = await this.api("GET", `messages?last=true&limit=${RESTORED}`);
       const ids = [];
-      for (const item of history.messages || []) {
-        if (item.id) ids.push(item.id);
+      for (const message of read.messages || []) {
+        const item = fromServer(message);
+        if (item.author === "customer" && item.message_id) ids.push(item.message_id);
         if (typeof item.time === "number") lastTime = Math.max(lastTime, item.time);
         this.handle(item, { replay: true });
       }
       this.conn.forget(ids);
-      if (history.handoff) {
-        const current = history.handoff;
+      if (read.handoff) {
+        const current = read.handoff;
         if (current.status === "queued" || current.status === "assigned") this.applyHandoff(current, { replay: true });
         else if (this.personOwns()) this.applyHandoff({ status: "bot" }, { replay: true });
       }
@@ -664,7 +679,8 @@ class Widget {
     const buffered = this.buffer;
     this.buffer = [];
     for (const message of buffered) {
-      if (typeof message.time === "number" && message.time <= lastTime) continue; // in the history
+      // Read already (times from the server are to the millisecond; a reply's to the microsecond)
+      if (typeof message.time === "number" && message.time <= lastTime + 0.001) continue;
       this.handle(message);
     }
   }
