@@ -153,7 +153,12 @@ async def test_an_agent_who_disconnects_gives_the_chat_back_and_the_customer_is_
         assert len(told) == 1
         assert "back in the queue (number 1)" in told[0]["text"]
         assert told[0]["data"]["custom"]["handoff"]["status"] == "queued"
-        assert told[0]["metadata"] == {"author": "system", "display_name": ""}
+        assert told[0]["metadata"] == {
+            **told[0]["metadata"],
+            "author": "system",
+            "display_name": "",
+        }
+        assert len(told[0]["metadata"]["message_id"]) == 32  # shown once, whichever way it comes
         with db.session_scope(db.make_engine(database_url)) as session:
             handoff = session.get(Handoff, pk)
             assert handoff.status == "queued" and handoff.agent_id is None
