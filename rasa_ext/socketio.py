@@ -7,7 +7,8 @@ Differences from Rasa 3.6's ``SocketIOInput`` (rasa/core/channels/socketio.py):
   keyword arguments, which fails for any payload but ``data``/``room``;
 - a Markdown answer is sent whole, not split at blank lines into several bubbles;
 - every message says when it was said (``time``, the tracker's timestamp) and, for a person's
-  message, who said it (``author``: agent or system, and the agent's ``name``);
+  message, who said it (``author``: agent or system, and the agent's ``name``) and its key
+  (``message_id``, as the web app's live stream gives it: the widget shows it once);
 - a message may carry an idempotency key (``metadata.message_id``): a client that resends after
   a dropped connection gets it processed once; the acknowledgement (the socket.io ack) says
   ``{"delivered": true}`` once the message is handled, or gives the error;
@@ -52,8 +53,8 @@ REMEMBERED_MESSAGE_IDS = 20_000
 
 
 def about(kwargs: Dict[str, Any]) -> Dict[str, Any]:
-    """When a message was said and, if a person wrote it, by whom (from the bot event's metadata,
-    which Rasa passes to the output channel as keyword arguments)."""
+    """When a message was said, if a person wrote it by whom, and its key (from the bot event's
+    metadata, which Rasa passes to the output channel as keyword arguments)."""
     extra: Dict[str, Any] = {}
     if isinstance(kwargs.get("timestamp"), (int, float)):
         extra["time"] = kwargs["timestamp"]
@@ -61,6 +62,8 @@ def about(kwargs: Dict[str, Any]) -> Dict[str, Any]:
         extra["author"] = kwargs["author"]
         if kwargs["author"] == "agent":
             extra["name"] = str(kwargs.get("display_name") or "")[:100]
+    if isinstance(kwargs.get("message_id"), str):
+        extra["message_id"] = kwargs["message_id"][:100]
     return extra
 
 

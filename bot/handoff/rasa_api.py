@@ -6,17 +6,27 @@ channel they last used (socket.io pushes it to their room) and records it in the
 as the bot's. Handing back appends ``ConversationResumed``; taking over appends
 ``ConversationPaused``. Calls are retried a few times with backoff; a failure raises RasaUnavailable
 so that the caller can tell the agent instead of pretending the message went out.
+
+Every message appended here carries ``metadata.message_id``, a fresh random key: the socket.io
+channel sends it with the message and the tracker keeps it, so that a customer's chat that
+receives the same message both ways (socket.io and the live stream) shows it once.
 """
 
 from __future__ import annotations
 
 import time
 import urllib.parse
+import uuid
 from typing import Any, Dict, List, Optional
 
 import requests
 
 from bot.errors import BotError
+
+
+def new_message_id() -> str:
+    """A message's idempotency key (``metadata.message_id``); see the module docstring."""
+    return uuid.uuid4().hex
 
 
 class RasaUnavailable(BotError):
@@ -103,7 +113,11 @@ class RasaClient:
             "event": "bot",
             "text": text,
             "data": data,
-            "metadata": {"author": author, "display_name": display_name},
+            "metadata": {
+                "author": author,
+                "display_name": display_name,
+                "message_id": new_message_id(),
+            },
             "timestamp": time.time(),
         }
         self.append(conversation_id, [event], deliver=True)
@@ -114,7 +128,7 @@ class RasaClient:
             "event": "bot",
             "text": None,
             "data": {"custom": custom},
-            "metadata": {"author": "system"},
+            "metadata": {"author": "system", "message_id": new_message_id()},
             "timestamp": time.time(),
         }
         self.append(conversation_id, [event], deliver=True)
@@ -140,7 +154,7 @@ class RasaClient:
                 {
                     "event": "bot",
                     "text": text,
-                    "metadata": {"author": "bot"},
+                    "metadata": {"author": "bot", "message_id": new_message_id()},
                     "timestamp": time.time(),
                 }
             )

@@ -8,15 +8,24 @@ migrations never touch it), so it may not exist yet when nothing has been said.
 
 What a row becomes: a transcript line for the agent (``bot.handoff.context.transcript_of``) and a
 chat message for the customer (``customer_message``), each carrying the row's id as its cursor.
+
+``customer_message`` is the one set of rules about what a customer may read back of their
+conversation, wherever they read it (``GET /api/conversations/<id>/messages`` and its alias
+``/history``, the live stream ``/events``): only what was said to them or by them (no intents,
+confidences, slots, actions or notes), a button they clicked as they saw it (never its payload),
+and only the custom payloads the customer's chat uses (``SHOWN_CUSTOM``); what the bot computed
+for agents and editors (suggestion scores, misses, order lookups) stays internal. The callers
+read one conversation only, by its id.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import weakref
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, func, inspect, select
 from sqlalchemy.engine import Engine
@@ -37,7 +46,15 @@ EVENTS = Table(
 SAID = ("user", "bot")  # the event types that are something said
 BATCH = 500
 # What of a bot message's ``data`` the customer's chat shows (as Rasa's channels send it).
-MESSAGE_PARTS = ("buttons", "image", "attachment", "custom")
+MESSAGE_PARTS = ("buttons", "image", "attachment")
+# The custom payloads a customer may read back, with the keys of each they may see (None: all).
+SHOWN_CUSTOM: Dict[str, Optional[Tuple[str, ...]]] = {
+    "handoff": None,
+    "kb_answer": ("article_id", "version", "language"),  # not the model's confidence
+}
+# An idempotency key (metadata.message_id): the widget's for what the customer wrote, the web
+# app's for what a person or the handoff service wrote; the same on every path a message takes.
+MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
 
 @dataclass(frozen=True)
@@ -88,8 +105,10 @@ def read_after(
     conversation_id: Optional[str] = None,
     said_only: bool = False,
     limit: int = BATCH,
+    newest: bool = False,
 ) -> List[TrackerEvent]:
-    """Rows with ``id > after``, oldest first: of one conversation, or of all."""
+    """Rows with ``id > after``, oldest first: of one conversation, or of all; the first
+    ``limit`` of them, or with ``newest`` the last ``limit``."""
     if not has_events_table(engine):
         return []
     query = select(EVENTS.c.id, EVENTS.c.sender_id, EVENTS.c.data).where(EVENTS.c.id > after)
@@ -97,9 +116,10 @@ def read_after(
         query = query.where(EVENTS.c.sender_id == conversation_id)
     if said_only:
         query = query.where(EVENTS.c.type_name.in_(SAID))
+    order = EVENTS.c.id.desc() if newest else EVENTS.c.id
     with engine.connect() as connection:
-        rows = connection.execute(query.order_by(EVENTS.c.id).limit(limit)).all()
-    return _decode(rows)
+        rows = connection.execute(query.order_by(order).limit(limit)).all()
+    return _decode(rows[::-1] if newest else rows)
 
 
 def transcript_line(row: TrackerEvent) -> Optional[Dict[str, Any]]:
@@ -132,23 +152,28 @@ def customer_messages(engine: Engine, conversation_id: str, after: int = 0) -> L
 
 
 def customer_message(row: TrackerEvent) -> Optional[Dict[str, Any]]:
-    """The row as the customer's chat shows it, or None when it is nothing said.
+    """The row as the customer's chat shows it, or None when it is nothing said to them.
 
     ``author`` is customer, bot, agent (with ``name``) or system; ``pushed`` is true for what
     was sent to the conversation from outside a reply to the customer (a person's message, a
-    change of the handoff, the hand-back), which a REST client sees only here.
+    change of the handoff, the hand-back), which a REST client sees only here; ``message_id``,
+    when the message has one, is its idempotency key (the same on the socket.io channel).
+    What a customer may see is said in this module's docstring.
     """
     event = row.event
     kind = event.get("event")
+    meta = event.get("metadata") or {}
+    data = event.get("data") or {}
+    if kind == "user" and not isinstance(meta, dict):
+        meta = {}
+    if kind not in SAID or not isinstance(meta, dict) or not isinstance(data, dict):
+        return None
     message: Dict[str, Any] = {"id": row.id, "time": event_time(event)}
-    if kind == "user":
-        return {**message, "author": "customer", "text": display_text(event.get("text"))}
-    if kind != "bot":
-        return None
-    meta: Dict[str, Any] = event.get("metadata") or {}
-    data: Dict[str, Any] = event.get("data") or {}
-    if not isinstance(meta, dict) or not isinstance(data, dict):
-        return None
+    if isinstance(meta.get("message_id"), str) and MESSAGE_ID.fullmatch(meta["message_id"]):
+        message["message_id"] = meta["message_id"]
+    if kind == "user":  # (a user event without text is an intent triggered from outside)
+        text = as_seen(event.get("text"), meta)
+        return {**message, "author": "customer", "text": text} if text else None
     author = meta.get("author") if meta.get("author") in ("agent", "system") else "bot"
     message.update(author=author, pushed="author" in meta)
     if author == "agent":
@@ -156,6 +181,30 @@ def customer_message(row: TrackerEvent) -> Optional[Dict[str, Any]]:
     if event.get("text"):
         message["text"] = str(event["text"])[:MAX_TEXT]
     message.update({part: data[part] for part in MESSAGE_PARTS if data.get(part)})
-    if "text" not in message and not any(part in message for part in MESSAGE_PARTS):
+    custom = shown_custom(data.get("custom"))
+    if custom:
+        message["custom"] = custom
+    if "text" not in message and not any(p in message for p in (*MESSAGE_PARTS, "custom")):
         return None
     return message
+
+
+def as_seen(text: Optional[str], meta: Dict[str, Any]) -> str:
+    """What the customer wrote as they saw it: a clicked button by the words it showed (the
+    widget sends them as ``metadata.shown``), else in words (``display_text``), never a payload."""
+    shown = meta.get("shown")
+    if (text or "").startswith("/") and isinstance(shown, str) and shown.strip():
+        return shown[:MAX_TEXT]
+    return display_text(text)
+
+
+def shown_custom(custom: Any) -> Dict[str, Any]:
+    """The part of a custom payload a customer may read back (``SHOWN_CUSTOM``)."""
+    if not isinstance(custom, dict):
+        return {}
+    shown: Dict[str, Any] = {}
+    for key, keys in SHOWN_CUSTOM.items():
+        value = custom.get(key)
+        if isinstance(value, dict):
+            shown[key] = value if keys is None else {k: value[k] for k in keys if k in value}
+    return shown

@@ -1,11 +1,14 @@
 """The customer's side of a handoff, for what Rasa's channels do not carry: the state of the
-handoff, the conversation's messages (a REST client's only way to read what an agent wrote; the
-live stream is in bot/web/live.py), leaving the queue, leaving a message with an e-mail address,
-typing, and the satisfaction survey.
+handoff, the conversation's messages (a REST client's only way to read what an agent wrote, and
+the widget's when it comes back; the live stream is in bot/web/live.py), leaving the queue,
+leaving a message with an e-mail address, typing, and the satisfaction survey.
 
 The conversation id is the customer's key: the widget makes it random and keeps it (a socket.io
 session id), so that nobody else can guess it. Nothing here returns another customer's data: a
-conversation's own handoff state, nothing else.
+conversation's own handoff state, nothing else. What was said is read back only with a key that
+is hard to guess (``ConversationKey``: 16 to 128 letters, digits, ``-`` or ``_``; the widget's
+has 32 hex digits), and only as ``bot.live.tracker.customer_message`` shows it: one reader, one
+set of rules, for ``/messages``, its alias ``/history`` and the stream ``/events``.
 """
 
 from __future__ import annotations
@@ -35,6 +38,15 @@ logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/conversations", tags=["customer"])
 EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']{1,255}\.[a-z]{2,}$", re.IGNORECASE)
 ConversationId = Path(..., min_length=1, max_length=128, description="the conversation's id")
+ConversationKey = Path(
+    ...,
+    min_length=16,
+    max_length=128,
+    pattern=r"^[A-Za-z0-9_-]+$",
+    description="the conversation's id, the customer's key to what was said: 16 to 128 letters,"
+    " digits, - or _ (the widget's random session id; a REST client's sender)",
+)
+MAX_HISTORY = 200
 
 
 class TicketRequest(BaseModel):
@@ -79,18 +91,22 @@ def handoff_state(
 @router.get("/{conversation_id}/messages")
 def messages(
     request: Request,
-    conversation_id: str = ConversationId,
+    conversation_id: str = ConversationKey,
     after: int = Query(0, ge=0, le=MAX_ID, description="the cursor of the last call (0: all)"),
     limit: int = Query(100, ge=1, le=500),
+    last: bool = Query(False, description="the newest ``limit`` messages after the cursor"),
     session: Session = Depends(get_session),
 ) -> Dict[str, Any]:
     """What was said in the conversation after ``after``, oldest first, with the handoff state.
 
-    Each message has its ``id``, ``author`` (customer, bot, agent with ``name``, system), its
-    ``text`` and/or ``buttons``, ``custom``, ``image``, and ``pushed``: true for what reached the
-    conversation from outside a reply to the customer (an agent's message, a change of the
-    handoff, the hand-back), which a REST client sees only here. Pass ``cursor`` as the next
-    ``after``; ``more`` says whether to ask again at once.
+    Each message has its ``id``, ``time``, ``author`` (customer, bot, agent with ``name``,
+    system), its ``text`` and/or ``buttons``, ``image``, ``custom`` (``handoff``, ``kb_answer``;
+    nothing internal), ``message_id`` (its idempotency key, when it has one) and ``pushed``:
+    true for what reached the conversation from outside a reply to the customer (an agent's
+    message, a change of the handoff, the hand-back), which a REST client sees only here. Pass
+    ``cursor`` as the next ``after`` (or as ``after`` of the live stream ``/events``); ``more``
+    says whether to ask again at once. With ``last``, the newest ``limit`` messages instead of
+    the first (a chat that comes back shows the end of the conversation).
     """
     rows = tracker.read_after(
         request.app.state.tracker_engine,
@@ -98,14 +114,34 @@ def messages(
         conversation_id=conversation_id,
         said_only=True,
         limit=limit,
+        newest=last,
     )
     return {
         "conversation_id": conversation_id,
         "messages": [m for m in map(tracker.customer_message, rows) if m is not None],
         "cursor": rows[-1].id if rows else after,
-        "more": len(rows) == limit,
+        "more": len(rows) == limit and not last,
         "handoff": state_of(session, conversation_id),
     }
+
+
+@router.get("/{conversation_id}/history")
+def history(
+    request: Request,
+    conversation_id: str = ConversationKey,
+    session: Session = Depends(get_session),
+) -> Dict[str, Any]:
+    """An alias of ``/messages?last=true&limit=200``: the end of the conversation as its
+    customer saw it, with the handoff state (kept for clients written against it; the widget
+    reads ``/messages``)."""
+    return messages(
+        request,
+        conversation_id=conversation_id,
+        after=0,
+        limit=MAX_HISTORY,
+        last=True,
+        session=session,
+    )
 
 
 @router.post("/{conversation_id}/leave")

@@ -8,9 +8,10 @@ one back as ``Last-Event-ID`` when it reconnects, and is first sent what it miss
 that catch-up (``resumed``: false when the console must load everything again).
 
 ``GET /api/conversations/{id}/events`` streams one conversation to its customer (the id is their
-key, as on every customer route): ``message`` (anything said, with ``pushed`` for what a REST
-client's reply did not carry), ``handoff`` (the state, when it changes) and ``typing`` (the
-agent). Message ids are the cursor of ``GET .../messages?after=``.
+key, at least 16 characters, as for ``GET .../messages``): ``message`` (anything said, with
+``pushed`` for what a REST client's reply did not carry, by the same reader and rules as
+``/messages``: ``bot.live.tracker.customer_message``), ``handoff`` (the state, when it changes)
+and ``typing`` (the agent). Message ids are the cursor of ``GET .../messages?after=``.
 
 A stream ends after ``STREAM_SECONDS`` and the browser reconnects at once, with the session
 checked again; comments keep idle connections open through proxies.
@@ -37,7 +38,7 @@ from bot.live.hub import Change, Hub
 from bot.settings import Settings
 from bot.users import User
 from bot.web.auth import requires
-from bot.web.customer_api import ConversationId, state_of
+from bot.web.customer_api import ConversationKey, state_of
 
 router = APIRouter(prefix="/api")
 RETRY_MS = 2000
@@ -195,7 +196,7 @@ def message_cursor(last_event_id: Optional[str], after: int) -> int:
 )
 async def customer_events(
     request: Request,
-    conversation_id: str = ConversationId,
+    conversation_id: str = ConversationKey,
     after: int = Query(0, ge=0, le=MAX_ID, description="the last message id the chat shows"),
     last_event_id: Optional[str] = Header(None, max_length=30, description="to resume"),
 ) -> StreamingResponse:

@@ -140,3 +140,8 @@ async def test_a_persons_message_says_who_wrote_it(stack) -> None:
         ("Hi, Rita here", "agent", "Rita")
     ]
     assert isinstance(pushed[0]["time"], float)
+    # The same message read from the web app (the live stream's reader) has the same key: the
+    # widget, which may get it both ways, shows it once.
+    said = requests.get(f"{stack.web_url}/api/conversations/{session_id}/messages", timeout=10)
+    (read,) = [m for m in said.json()["messages"] if m["author"] == "agent"]
+    assert len(pushed[0]["message_id"]) == 32 and read["message_id"] == pushed[0]["message_id"]

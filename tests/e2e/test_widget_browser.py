@@ -14,6 +14,7 @@ import time
 from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 import pytest
+import requests
 from playwright.sync_api import BrowserContext, Page, expect
 from sqlalchemy import select
 
@@ -282,6 +283,104 @@ def test_the_agent_leaves_and_the_customer_leaves_the_queue(stack, console, cust
     expect(chat(page).locator(".card")).to_have_count(0)
     (handoff,) = rows(stack, Handoff, conversation_id=conversation_id(page))
     assert (handoff.reference, handoff.status) == (reference, "abandoned")
+
+
+def live_root(page: Page):
+    """The widget's root element: ``data-live`` (connected, reconnecting, polling) says how it
+    follows the conversation, ``data-cursor`` the last message id it read from the web app."""
+    return chat(page).locator(".root")
+
+
+def customer_requests(page: Page) -> List[str]:
+    """The web app's customer API addresses the page asks for, from now on."""
+    asked: List[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/api/conversations/" in r.url else None)
+    return asked
+
+
+def read_past(page: Page, message_id: int) -> None:
+    """Wait until the widget has read the web app's messages up to ``message_id``."""
+    page.wait_for_function(
+        """(id) => Number(document.querySelector('amberline-chat').shadowRoot
+             .querySelector('.root').dataset.cursor || 0) >= id""",
+        arg=message_id,
+    )
+
+
+def said_by_agent(stack, page: Page) -> List[Dict[str, Any]]:
+    """The agent's messages of the page's conversation, as the web app reads them back."""
+    url = f"{stack.web_url}/api/conversations/{conversation_id(page)}/messages"
+    return [m for m in requests.get(url, timeout=10).json()["messages"] if m["author"] == "agent"]
+
+
+def test_the_place_in_the_queue_moves_through_the_live_stream(stack, console, customer) -> None:
+    """Two customers wait; the first leaves: the second's place moves through the conversation's
+    live stream, with no polling. What the agent writes comes by socket.io and by the stream and
+    is shown once; with socket.io out of reach, the stream alone brings it, and the survey."""
+    rita, _ = console("e2e-wd-rita")
+    _, first = customer()
+    ask_for_a_person(first)
+    context, second = customer()
+    asked = customer_requests(second)
+    chat(second).get_by_role("button", name="Talk to a person").click()
+    queue = chat(second).locator(".card.queue")
+    expect(queue).to_contain_text("You're number 2 in the queue", timeout=FIRST_REPLY)
+    expect(live_root(second)).to_have_attribute("data-live", "connected")
+
+    chat(first).get_by_role("button", name="Leave the queue").click()
+    expect(queue).to_contain_text("You're number 1 in the queue")
+    assert [url for url in asked if "/events?" not in url] == []  # nothing polled
+    assert len([url for url in asked if "/events?" in url]) == 1
+
+    # The agent joins and writes: by socket.io at once, by the stream a moment later; once.
+    take(rita, re.search(r"Your reference: (H-\d+)", queue.inner_text()).group(1))
+    expect(chat(second).locator(".state")).to_have_text("Rita · customer service")
+    rita.get_by_label("Reply to the customer").fill("Rita here, sorry for the wait.")
+    rita.get_by_label("Reply to the customer").press("Enter")
+    expect(last_from(second, "agent")).to_contain_text("Rita here, sorry for the wait.")
+    (hello,) = said_by_agent(stack, second)
+    read_past(second, hello["id"])
+    expect(chat(second).locator("li.message.agent")).to_have_count(1)
+    expect(chat(second).locator("li.message.system", has_text="has joined")).to_have_count(1)
+
+    # Rasa's socket.io out of reach after a reload (a network that blocks it): the history comes
+    # from the web app, and the stream alone brings the agent's next message and the survey.
+    context.route("**/socket.io/**", lambda route: route.abort())
+    second.reload()
+    expect(live_root(second)).to_have_attribute("data-live", "connected")
+    expect(live_root(second)).to_have_attribute("data-connection", "reconnecting")
+    rita.get_by_label("Reply to the customer").fill("Are you still there?")
+    rita.get_by_label("Reply to the customer").press("Enter")
+    expect(last_from(second, "agent")).to_contain_text("Are you still there?")
+    expect(chat(second).locator("li.message.agent")).to_have_count(2)
+    rita.get_by_role("button", name="Resolve").click()
+    expect(chat(second).locator("form.survey")).to_be_visible()
+    expect(chat(second).locator(".state")).to_have_text("Assistant · answers at once")
+    expect(chat(second).locator("li.message.agent")).to_have_count(2)
+    context.unroute("**/socket.io/**")
+    screenshot(second, "widget-10-live-stream", full_page=False)
+
+
+def test_without_the_stream_the_widget_polls(stack, console, customer) -> None:
+    """The web app refuses the live stream (a proxy that does not pass it): the place in the
+    queue still moves, read every few seconds from the conversation's messages."""
+    rita, _ = console("e2e-wd-rita")
+    _, first = customer()
+    ask_for_a_person(first)
+    context, second = customer()
+    context.route(
+        "**/api/conversations/*/events?*",
+        lambda route: route.fulfill(status=503, json={"detail": "too many live connections"}),
+    )
+    chat(second).get_by_role("button", name="Talk to a person").click()
+    queue = chat(second).locator(".card.queue")
+    expect(queue).to_contain_text("You're number 2 in the queue", timeout=FIRST_REPLY)
+    expect(live_root(second)).to_have_attribute("data-live", "polling")
+    chat(first).get_by_role("button", name="Leave the queue").click()
+    expect(queue).to_contain_text("You're number 1 in the queue", timeout=20_000)
+    chat(second).get_by_role("button", name="Leave the queue").click()
+    expect(chat(second).locator(".card")).to_have_count(0)
+    expect(rita.locator("#queue button")).to_have_count(0)  # nobody left waiting
 
 
 def test_nobody_on_duty_leave_a_message_accessibly(stack, customer) -> None:

@@ -100,14 +100,18 @@ async def test_two_web_processes_behave_as_one(two_processes: List[Web]) -> None
     a.add_user("ona", "agent")
     a.add_user("janis", "agent")
     ona = a.client("ona")  # the session cookie is good on every process (one secret)
-    pk = open_handoff(a, "lb-1")
+    customer_id = "lb-1-0cc175b9c0f1b6a8"  # the customer's key (16 characters or more)
+    pk = open_handoff(a, customer_id)
     async with EventStream(f"{b.url}/api/agent/events", cookies=ona.cookies) as console:
         await console.next("ready")
         # The customer's typing reaches process A; the console is connected to process B.
         await asyncio.to_thread(
-            requests.post, f"{a.url}/api/conversations/lb-1/typing", json={"typing": True}
+            requests.post, f"{a.url}/api/conversations/{customer_id}/typing", json={"typing": True}
         )
-        assert (await console.next("typing")).data == {"conversation_id": "lb-1", "typing": True}
+        assert (await console.next("typing")).data == {
+            "conversation_id": customer_id,
+            "typing": True,
+        }
         detail = await asyncio.to_thread(ona.get, f"{b.url}/api/handoffs/{pk}")
         assert detail.json()["customer_typing"] is True
 
@@ -117,7 +121,7 @@ async def test_two_web_processes_behave_as_one(two_processes: List[Web]) -> None
         assert (await console.next("handoff", action="claim")).data["id"] == pk
 
         # The agent types on B; the customer's stream is on A.
-        async with EventStream(f"{a.url}/api/conversations/lb-1/events") as customer:
+        async with EventStream(f"{a.url}/api/conversations/{customer_id}/events") as customer:
             await customer.next("handoff")
             await asyncio.to_thread(
                 janis.post, f"{b.url}/api/handoffs/{pk}/typing", json={"typing": True}

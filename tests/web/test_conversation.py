@@ -125,7 +125,7 @@ async def test_an_agent_who_disconnects_gives_the_chat_back_and_the_customer_is_
     run = serve(database_url, rasa.url, "token")
     web = Web(next(run), database_url)
     try:
-        pk = open_handoff(web, "left-alone")
+        pk = open_handoff(web, "left-alone-4a8a08f09d37")
         web.add_user("ona", "agent")
         web.add_user("janis", "agent")
         ona = web.client("ona")
@@ -134,7 +134,7 @@ async def test_an_agent_who_disconnects_gives_the_chat_back_and_the_customer_is_
         janis = web.client("janis")
         async with (
             EventStream(f"{web.url}/api/agent/events", cookies=janis.cookies) as console,
-            EventStream(f"{web.url}/api/conversations/left-alone/events") as customer,
+            EventStream(f"{web.url}/api/conversations/left-alone-4a8a08f09d37/events") as customer,
         ):
             await console.next("ready")
             assert (await customer.next("handoff")).data["status"] == "assigned"
@@ -146,14 +146,19 @@ async def test_an_agent_who_disconnects_gives_the_chat_back_and_the_customer_is_
         told = [
             event
             for call in rasa.received
-            if "left-alone" in call["path"]
+            if "left-alone-4a8a08f09d37" in call["path"]
             for event in call["events"]
             if "disconnected" in str(event.get("text"))
         ]
         assert len(told) == 1
         assert "back in the queue (number 1)" in told[0]["text"]
         assert told[0]["data"]["custom"]["handoff"]["status"] == "queued"
-        assert told[0]["metadata"] == {"author": "system", "display_name": ""}
+        assert told[0]["metadata"] == {
+            **told[0]["metadata"],
+            "author": "system",
+            "display_name": "",
+        }
+        assert len(told[0]["metadata"]["message_id"]) == 32  # shown once, whichever way it comes
         with db.session_scope(db.make_engine(database_url)) as session:
             handoff = session.get(Handoff, pk)
             assert handoff.status == "queued" and handoff.agent_id is None

@@ -13,6 +13,10 @@ import requests
 from bot.live.cursor import Token
 from tests.web.conftest import EventStream, open_handoff
 
+# Customers' keys: what was said is read back only with an id of 16 characters or more.
+MINE, THEIRS = "mine-5d41402abc4b2a76", "theirs-7d793037a076"
+REST, REST_OTHER = "rest-1-9e107d9d372bb", "rest-2-e4d909c290d0f"
+
 
 @pytest.fixture
 def ona(web):
@@ -122,11 +126,11 @@ async def test_a_token_from_another_database_means_reload(web, ona) -> None:
 
 
 async def test_a_customer_stream_carries_their_conversation_only(web, ona, conversations) -> None:
-    pk = open_handoff(web, "mine")
-    open_handoff(web, "theirs")
-    await conversations.customer("mine", "where is my parcel?")
-    await conversations.customer("theirs", "my secret address is 1 Main St")
-    url = f"{web.url}/api/conversations/mine/events"
+    pk = open_handoff(web, MINE)
+    open_handoff(web, THEIRS)
+    await conversations.customer(MINE, "where is my parcel?")
+    await conversations.customer(THEIRS, "my secret address is 1 Main St")
+    url = f"{web.url}/api/conversations/{MINE}/events"
     async with EventStream(url) as customer:
         said = await customer.next("message")  # what was said before is sent first
         assert said.data["author"] == "customer" and said.data["text"] == "where is my parcel?"
@@ -135,7 +139,7 @@ async def test_a_customer_stream_carries_their_conversation_only(web, ona, conve
 
         ona.post(f"{web.url}/api/handoffs/{pk}/claim").raise_for_status()
         assert (await customer.next("handoff", status="assigned")).data["agent"] == "Ona"
-        await conversations.bot("mine", "Hello, Ona here", author="agent", display_name="Ona")
+        await conversations.bot(MINE, "Hello, Ona here", author="agent", display_name="Ona")
         message = await customer.next("message", author="agent")
         assert message.data["text"] == "Hello, Ona here" and message.data["pushed"] is True
         assert message.id == str(message.data["id"])
@@ -144,11 +148,11 @@ async def test_a_customer_stream_carries_their_conversation_only(web, ona, conve
         typing = await customer.next("typing")
         assert typing.data == {"who": "agent", "name": "Ona", "typing": True}
 
-        await conversations.customer("theirs", "and my card number")
-        await conversations.customer("mine", "thanks")
+        await conversations.customer(THEIRS, "and my card number")
+        await conversations.customer(MINE, "thanks")
         assert (await customer.next("message")).data["text"] == "thanks"
     everything = str([e.data for e in customer.events])
-    assert "secret" not in everything and "card" not in everything and "theirs" not in everything
+    assert "secret" not in everything and "card" not in everything and THEIRS not in everything
 
     # Reconnecting after a message id: only what came later.
     async with EventStream(url, last_event_id=message.id) as again:
@@ -159,13 +163,13 @@ async def test_a_customer_stream_carries_their_conversation_only(web, ona, conve
 def test_a_rest_customer_reads_what_the_agent_wrote(web, ona, conversations) -> None:
     import asyncio
 
-    pk = open_handoff(web, "rest-1")
+    pk = open_handoff(web, REST)
     ona.post(f"{web.url}/api/handoffs/{pk}/claim").raise_for_status()
-    asyncio.run(conversations.customer("rest-1", "hello?"))
-    asyncio.run(conversations.bot("rest-1", "Ona here", author="agent", display_name="Ona"))
-    asyncio.run(conversations.customer("rest-2", "someone else"))
+    asyncio.run(conversations.customer(REST, "hello?"))
+    asyncio.run(conversations.bot(REST, "Ona here", author="agent", display_name="Ona"))
+    asyncio.run(conversations.customer(REST_OTHER, "someone else"))
 
-    first = requests.get(f"{web.url}/api/conversations/rest-1/messages").json()
+    first = requests.get(f"{web.url}/api/conversations/{REST}/messages").json()
     assert [(m["author"], m.get("text")) for m in first["messages"]] == [
         ("customer", "hello?"),
         ("agent", "Ona here"),
@@ -175,14 +179,41 @@ def test_a_rest_customer_reads_what_the_agent_wrote(web, ona, conversations) -> 
     cursor = first["cursor"]
     assert cursor == first["messages"][-1]["id"]
 
-    nothing = requests.get(f"{web.url}/api/conversations/rest-1/messages?after={cursor}").json()
+    nothing = requests.get(f"{web.url}/api/conversations/{REST}/messages?after={cursor}").json()
     assert nothing["messages"] == [] and nothing["cursor"] == cursor
-    asyncio.run(conversations.bot("rest-1", "Anything else?", author="agent", display_name="Ona"))
-    later = requests.get(f"{web.url}/api/conversations/rest-1/messages?after={cursor}").json()
+    asyncio.run(conversations.bot(REST, "Anything else?", author="agent", display_name="Ona"))
+    later = requests.get(f"{web.url}/api/conversations/{REST}/messages?after={cursor}").json()
     assert [m["text"] for m in later["messages"]] == ["Anything else?"]
 
-    paged = requests.get(f"{web.url}/api/conversations/rest-1/messages?limit=1").json()
+    paged = requests.get(f"{web.url}/api/conversations/{REST}/messages?limit=1").json()
     assert len(paged["messages"]) == 1 and paged["more"] is True
+
+
+def test_the_end_of_a_conversation_and_its_history_alias(web, conversations) -> None:
+    """A chat that comes back reads the newest messages (``last``); ``/history`` is the same
+    read of the last 200, kept as an alias."""
+    import asyncio
+
+    for n in range(4):
+        asyncio.run(conversations.customer(MINE, f"message {n}"))
+    asyncio.run(conversations.customer(THEIRS, "not yours"))
+    end = requests.get(f"{web.url}/api/conversations/{MINE}/messages?last=true&limit=2").json()
+    assert [m["text"] for m in end["messages"]] == ["message 2", "message 3"]
+    assert end["cursor"] == end["messages"][-1]["id"] and end["more"] is False
+    everything = requests.get(f"{web.url}/api/conversations/{MINE}/messages").json()
+    history = requests.get(f"{web.url}/api/conversations/{MINE}/history").json()
+    assert history == everything  # fewer than 200: the same
+    assert history["handoff"] == {"status": "bot"}
+
+
+@pytest.mark.parametrize("route", ["messages", "history", "events"])
+@pytest.mark.parametrize(
+    "conversation_id", ["short", "x" * 15, "x" * 129, "has.dots.in.it.1234567", "%2e%2e"]
+)
+def test_what_was_said_needs_a_hard_to_guess_id(web, route, conversation_id) -> None:
+    reply = requests.get(f"{web.url}/api/conversations/{conversation_id}/{route}", stream=True)
+    assert reply.status_code in (404, 422)
+    reply.close()
 
 
 @pytest.mark.parametrize(
@@ -190,10 +221,10 @@ def test_a_rest_customer_reads_what_the_agent_wrote(web, ona, conversations) -> 
     ["after=-1", "after=abc", f"after={2**70}", "limit=0", "limit=100000", "after=1.5"],
 )
 def test_a_bad_cursor_is_a_4xx(web, query) -> None:
-    reply = requests.get(f"{web.url}/api/conversations/c1/messages?{query}")
+    reply = requests.get(f"{web.url}/api/conversations/{MINE}/messages?{query}")
     assert reply.status_code == 422
     if query.startswith("after="):
-        stream = requests.get(f"{web.url}/api/conversations/c1/events?{query}", stream=True)
+        stream = requests.get(f"{web.url}/api/conversations/{MINE}/events?{query}", stream=True)
         assert stream.status_code == 422
         stream.close()
 
@@ -201,7 +232,7 @@ def test_a_bad_cursor_is_a_4xx(web, query) -> None:
 @pytest.mark.parametrize("last_event_id", ["abc", "-1", "1.5", "9" * 25, "1 OR 1=1", "\xb2"])
 def test_a_customer_forged_last_event_id_is_a_4xx(web, last_event_id) -> None:
     reply = requests.get(
-        f"{web.url}/api/conversations/c1/events",
+        f"{web.url}/api/conversations/{MINE}/events",
         headers={"Last-Event-ID": last_event_id},
         stream=True,
     )

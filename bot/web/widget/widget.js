@@ -6,8 +6,12 @@
 // It lives in a shadow root under a fixed-position element, so the host page's styles do not
 // reach it and its own do not leak out, and it never moves the page's layout. It talks to Rasa's
 // socket.io channel (connection.js) and to the web app's customer API (bot/web/customer_api.py,
-// bot/web/chat.py) for what Rasa does not carry. No cookie is set or sent: the conversation id
-// lives in the site's own localStorage.
+// bot/web/live.py) for what Rasa does not carry: the conversation so far when the chat comes
+// back (GET .../messages), and, once a person is involved, the conversation's live stream (GET
+// .../events: the place in the queue as it moves, what a person wrote, their typing), polling
+// .../messages only while that stream is unavailable. A person's message may come both ways
+// (socket.io and the stream): it is shown once, by its message_id. No cookie is set or sent: the
+// conversation id lives in the site's own localStorage.
 //
 // Safety: every text from the bot, agents or customers is put into the page as text nodes (the
 // Markdown renderer builds DOM nodes, markdown.js); nothing is ever assigned to innerHTML.
@@ -18,7 +22,9 @@ import { translator, LANGUAGES } from "./strings.js";
 import { Connection, newId } from "./connection.js";
 
 const KEY = "amberline-chat";
-const QUEUE_POLL_MS = 5000;
+const POLL_MS = 5000; // while the live stream is unavailable
+const STREAM_RETRY_MS = 15000; // a stream the server refused is asked for again after this
+const RESTORED = 200; // the end of the conversation shown when the chat comes back
 const TYPING_SIGNAL_MS = 3000;
 const TYPING_SHOWN_MS = 8000;
 const RATING = ["/affirm", "/deny"];
@@ -84,6 +90,17 @@ function readableOn(color) {
   return (1.05) / (l + 0.05) >= (l + 0.05) / 0.05 ? "#ffffff" : "#111111";
 }
 
+// A message as the web app reads it back (GET .../messages, the live stream), in the shape the
+// socket.io channel sends it: buttons as quick_replies, the time in seconds (to the millisecond).
+function fromServer(m) {
+  const time = typeof m.time === "string" ? Date.parse(m.time.replace(/(\.\d{3})\d+/, "$1")) / 1000 : NaN;
+  return {
+    author: m.author, name: m.name, text: m.text, custom: m.custom, message_id: m.message_id,
+    quick_replies: Array.isArray(m.buttons) ? m.buttons : undefined,
+    time: Number.isFinite(time) ? time : undefined,
+  };
+}
+
 function timeLabel(seconds) {
   const date = new Date(seconds * 1000);
   return { iso: date.toISOString(), short: date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) };
@@ -105,8 +122,13 @@ class Widget {
     this.unread = 0;
     this.typingSent = 0;
     this.agentTypingTimer = null;
-    this.queueTimer = null;
     this.bySend = new Map(); // outbox id -> the customer's message element
+    this.shown = new Set(); // "<message_id>:text|custom": parts of messages on show
+    this.cursor = 0; // the last message id read from the web app (GET .../messages, the stream)
+    this.following = false; // the live stream (or polling) is on: a person has been involved
+    this.source = null;
+    this.pollTimer = null;
+    this.catching = false;
   }
 
   // ---- building ----------------------------------------------------------------------------
@@ -224,12 +246,20 @@ class Widget {
     return li;
   }
 
-  // A message from the channel (live) or from the history (replay), in the same shape.
+  // A message from the channel or the live stream (live) or from the server's read (replay), in
+  // the same shape. A message with an id that came another way already is not shown again.
   handle(message, { replay = false } = {}) {
     if (!message || typeof message !== "object") return;
     if (this.restoring && !replay) { this.buffer.push(message); return; }
     const author = ["agent", "system", "customer"].includes(message.author) ? message.author : "bot";
-    if (typeof message.text === "string" && message.text) {
+    const key = typeof message.message_id === "string" && message.message_id ? message.message_id : null;
+    const firstTime = (part) => {
+      if (!key) return true;
+      if (this.shown.has(`${key}:${part}`)) return false;
+      this.shown.add(`${key}:${part}`);
+      return true;
+    };
+    if (typeof message.text === "string" && message.text && firstTime("text")) {
       if (author === "customer") {
         this.clearReplies();
         this.addMessage({ author, text: message.text, time: message.time });
@@ -240,7 +270,7 @@ class Widget {
       }
     }
     const custom = message.custom;
-    if (custom && typeof custom === "object") {
+    if (custom && typeof custom === "object" && firstTime("custom")) {
       if (custom.kb_answer && this.lastBot) {
         this.lastAnswer = this.lastBot;
         this.lastBot.classList.add("answer");
@@ -381,8 +411,9 @@ class Widget {
       this.statusLine.textContent = t("stateQueued");
       this.showAgentTyping(false);
       this.setCard({ kind: "queue", state });
-      this.pollQueue();
-      if (typeof state.position !== "number" && !replay) this.refreshHandoff(); // e.g. a transfer
+      if (typeof state.position !== "number" && !replay && this.root.dataset.live !== "connected") {
+        this.refreshHandoff(); // e.g. a transfer; the stream, when connected, sends the place
+      }
     } else if (status === "assigned") {
       this.handoff = state;
       this.statusLine.textContent = t("stateAssigned", { name: state.agent || "" });
@@ -401,23 +432,101 @@ class Widget {
       else if (this.card && this.card.kind !== "survey") this.setCard(null);
     }
     this.personButton.hidden = this.personOwns();
-    if (!this.personOwns()) this.stopQueuePolling();
+    if (this.personOwns() && !this.restoring) this.follow();
   }
 
-  pollQueue() {
-    if (this.queueTimer) return;
-    this.queueTimer = setInterval(async () => {
-      try {
-        const state = await this.api("GET", "handoff");
-        if (state.status !== this.handoff.status || state.position !== this.handoff.position
-          || state.estimated_wait_seconds !== this.handoff.estimated_wait_seconds) {
-          if (state.status !== "bot" || this.handoff.status === "queued") this.applyHandoff(state);
-        }
-      } catch (e) { /* try again at the next tick */ }
-    }, QUEUE_POLL_MS);
+  // ---- the live stream ---------------------------------------------------------------------
+  // From the moment a person is involved until the page closes, the conversation's live stream
+  // (GET .../events). <div class="root" data-live> says how: connected, reconnecting, polling.
+  // Event ids are message ids: a reconnecting EventSource resumes after the last (Last-Event-ID).
+
+  follow() {
+    if (this.following) return;
+    this.following = true;
+    this.connectStream();
   }
 
-  stopQueuePolling() { clearInterval(this.queueTimer); this.queueTimer = null; }
+  connectStream() {
+    if (!("EventSource" in window)) { this.startPolling(); return; }
+    const source = new EventSource(`${this.conversationUrl()}/events?after=${this.cursor}`);
+    this.source = source;
+    let failures = 0;
+    const on = (kind, handle) => source.addEventListener(kind, (event) => {
+      if (this.source !== source) return;
+      let data = null;
+      try { data = JSON.parse(event.data); } catch (e) { return; }
+      if (data && typeof data === "object") handle(data);
+    });
+    source.addEventListener("open", () => {
+      if (this.source !== source) return;
+      failures = 0;
+      this.stopPolling();
+      this.root.dataset.live = "connected";
+    });
+    on("message", (message) => this.liveMessage(message));
+    on("handoff", (state) => this.liveState(state));
+    on("typing", (event) => { if (event.who === "agent") this.showAgentTyping(Boolean(event.typing), event.name); });
+    source.addEventListener("error", () => {
+      if (this.source !== source) return;
+      failures += 1;
+      if (source.readyState === EventSource.CLOSED) { // refused (too many streams, a proxy): poll
+        this.source = null;
+        this.startPolling();
+        setTimeout(() => { if (!this.source) this.connectStream(); }, STREAM_RETRY_MS);
+      } else if (failures >= 2) {
+        this.startPolling(); // the browser keeps reconnecting (Last-Event-ID); polling stops then
+      } else {
+        this.root.dataset.live = "reconnecting";
+      }
+    });
+  }
+
+  // Something said, read from the web app: a person's message or a change of the handoff
+  // (pushed) is shown unless socket.io brought it already; replies came with the socket.
+  liveMessage(message) {
+    this.advance(message.id);
+    if (message.pushed) this.handle(fromServer(message));
+  }
+
+  // The last message id read from the web app; <div class="root" data-cursor> shows it.
+  advance(id) {
+    if (typeof id !== "number" || id <= this.cursor) return;
+    this.cursor = id;
+    this.root.dataset.cursor = String(id);
+  }
+
+  // The handoff's state, as the stream (or the fallback's read) says it now.
+  liveState(state) {
+    const now = this.handoff;
+    if (state.status === now.status && state.position === now.position && state.agent === now.agent
+      && state.estimated_wait_seconds === now.estimated_wait_seconds) return;
+    // Back to the bot from a person: the hand-back message says so (with the survey); from the
+    // queue (left in another tab, a ticket), this does.
+    if (state.status !== "bot" || now.status === "queued") this.applyHandoff(state);
+  }
+
+  startPolling() {
+    this.root.dataset.live = "polling";
+    if (!this.pollTimer) this.pollTimer = setInterval(() => this.catchUp(), POLL_MS);
+  }
+
+  stopPolling() { clearInterval(this.pollTimer); this.pollTimer = null; }
+
+  // What the stream would have sent: the messages after the cursor, and the state.
+  async catchUp() {
+    if (this.catching) return;
+    this.catching = true;
+    try {
+      let read;
+      do {
+        read = await this.api("GET", `messages?after=${this.cursor}`);
+        for (const message of read.messages || []) this.liveMessage(message);
+        this.advance(read.cursor);
+      } while (read.more);
+      if (read.handoff) this.liveState(read.handoff);
+    } catch (e) { /* the next tick */ }
+    this.catching = false;
+  }
 
   surveyed(reference) {
     return (local.get(`${KEY}:surveyed`) || "").split(" ").includes(String(reference));
@@ -561,8 +670,10 @@ class Widget {
 
   // ---- the web app's customer API ---------------------------------------------------------
 
+  conversationUrl() { return `${this.server}/api/conversations/${encodeURIComponent(this.sessionId)}`; }
+
   async api(method, action, body) {
-    const url = `${this.server}/api/conversations/${encodeURIComponent(this.sessionId)}/${action}`;
+    const url = `${this.conversationUrl()}/${action}`;
     const response = await fetch(url, {
       method,
       mode: "cors",
@@ -641,30 +752,35 @@ class Widget {
     this.conn.flush();
   }
 
-  // The conversation so far, from the server: a reload, another tab or page of the same site.
+  // The end of the conversation so far, from the server: a reload, another tab or page of the
+  // same site. The stream, if a person is involved, goes on from there (the cursor).
   async restore() {
     let lastTime = 0;
     try {
-      const history = await this.api("GET", "history");
+      const read = await this.api("GET", `messages?last=true&limit=${RESTORED}`);
       const ids = [];
-      for (const item of history.messages || []) {
-        if (item.id) ids.push(item.id);
+      this.advance(read.cursor);
+      for (const message of read.messages || []) {
+        const item = fromServer(message);
+        if (item.author === "customer" && item.message_id) ids.push(item.message_id);
         if (typeof item.time === "number") lastTime = Math.max(lastTime, item.time);
         this.handle(item, { replay: true });
       }
       this.conn.forget(ids);
-      if (history.handoff) {
-        const current = history.handoff;
+      if (read.handoff) {
+        const current = read.handoff;
         if (current.status === "queued" || current.status === "assigned") this.applyHandoff(current, { replay: true });
         else if (this.personOwns()) this.applyHandoff({ status: "bot" }, { replay: true });
       }
     } catch (e) { /* the live conversation goes on; the history shows next time */ }
     this.restoring = false;
     this.setCard(this.card);
+    if (this.personOwns()) this.follow();
     const buffered = this.buffer;
     this.buffer = [];
     for (const message of buffered) {
-      if (typeof message.time === "number" && message.time <= lastTime) continue; // in the history
+      // Read already (times from the server are to the millisecond; a reply's to the microsecond)
+      if (typeof message.time === "number" && message.time <= lastTime + 0.001) continue;
       this.handle(message);
     }
   }
