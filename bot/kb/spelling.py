@@ -7,6 +7,8 @@ titles and question variants, or the NLU training examples) and replaces a word 
 that vocabulary nor a common word of the language by the closest word that is (one edit for words
 of up to 7 letters, two for longer ones). On a tie the vocabulary wins, then the more frequent word:
 "corection" becomes "correction" even if no article uses that form, and never "collection".
+A typo that the vocabulary holds itself (question variants are written with typos on purpose) is
+corrected too when the word one edit away is used ten times as often ("waranty" -> "warranty").
 
 A common word is never changed ("pizza" stays "pizza" even though the shop sells none): the
 frequency list of spaCy's lookup data (``spacy-lookups-data``, installed, nothing downloaded) says
@@ -33,6 +35,7 @@ from bot.kb.text import fold
 # A word at least this probable (natural log, spaCy's lexeme_prob) is a real word, not a typo.
 COMMON_LOG_PROB = -14.0
 MIN_LENGTH = 5  # shorter words are left alone: too many real words are one edit apart
+TYPO_RATIO = 10  # a known word this much rarer than one a single edit away is its typo
 WORD = re.compile(r"\w+")
 # A whitespace-separated token that is one plain word, perhaps with punctuation around it.
 PLAIN = re.compile(r"(?<!\S)([\"'(\[]*)([^\W\d_]+)([\"')\].,!?;:]*)(?!\S)")
@@ -75,14 +78,12 @@ class Speller:
 
     def word(self, word: str) -> Optional[str]:
         """The correction of one folded word, or None to keep it."""
-        if (
-            not self._common
-            or len(word) < MIN_LENGTH
-            or not word.isalpha()
-            or word in self.vocabulary
-            or word in self._common
-        ):
+        if not self._common or len(word) < MIN_LENGTH or not word.isalpha():
             return None
+        if word in self._common:
+            return None
+        if word in self.vocabulary:
+            return self._rare_variant(word)
         limit = 1 if len(word) <= 7 else 2
         # (edits, vocabulary first, more frequent first, the word)
         ranked: List[Tuple[int, int, float, str]] = [
@@ -98,6 +99,21 @@ class Speller:
             )
         ]
         return min(ranked)[3] if ranked else None
+
+    def _rare_variant(self, word: str) -> Optional[str]:
+        """A typo that the vocabulary itself holds ("waranty", written on purpose in a question
+        variant) is still a typo: the vocabulary word one edit away that is used at least
+        ``TYPO_RATIO`` times as often, if there is one."""
+        count = self.vocabulary[word]
+        matches = process.extract(
+            word, self._choices, scorer=OSA.distance, score_cutoff=1, limit=None
+        )
+        frequent = [
+            (-self.vocabulary[choice], choice)
+            for choice, _, _ in matches
+            if choice != word and self.vocabulary[choice] >= TYPO_RATIO * count
+        ]
+        return min(frequent)[1] if frequent else None
 
     def correct(self, text: str) -> str:
         """``text`` with its misspelt words replaced; everything else is kept as it was."""

@@ -61,3 +61,11 @@ def test_a_language_without_a_frequency_list_is_not_corrected() -> None:
 def test_long_words_allow_two_edits(speller: Speller) -> None:
     assert speller.correct("instrctions") == "instructions"
     assert speller.correct("instrctons") == "instructions"
+
+
+def test_a_typo_in_the_vocabulary_itself_is_still_corrected() -> None:
+    texts = ["warranty claim"] * 12 + ["repair after waranty"]
+    speller = Speller(vocabulary_of(texts))
+    assert speller.correct("waranty repair") == "warranty repair"
+    # but two real words of the same vocabulary both stay
+    assert Speller(vocabulary_of(["return"] * 20 + ["returns"])).correct("returns") == "returns"
