@@ -140,7 +140,10 @@ function connectLive() {
     if (change.handoff === state.current) { state.detail = null; refreshConversation(); }
   });
   on("line", (change) => {
-    if (change.conversation_id === state.conversationId) appendLines([change.line]);
+    if (change.conversation_id !== state.conversationId) return;
+    appendLines([change.line]);
+    // How many lines of the open chat came by push (shown to tests and to curious agents).
+    document.body.dataset.pushedLines = String(Number(document.body.dataset.pushedLines || 0) + 1);
   });
   on("typing", (change) => {
     if (change.conversation_id === state.conversationId) showTyping(change.typing);
