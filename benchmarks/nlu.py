@@ -37,22 +37,27 @@ RESULTS = ROOT / "benchmarks" / "results"
 FALLBACK_INTENT = "nlu_fallback"
 
 
-def splits(dataset: str, mode: str) -> Dict[str, List[Example]]:
-    """The (train, test) pair a run uses.
+def splits(dataset: str, mode: str) -> Dict[str, Any]:
+    """What a run trains on and the splits it predicts: ``{"train": [...], "predict": {...}}``.
 
-    ``mode`` ``test``: the whole training split, then the test split (reported once).
-    ``mode`` ``validation``: training split minus the held-out slice, then that slice (tuning).
-    CLINC150 trains on ``train`` + ``oos_train`` (the ``out_of_scope`` intent) in both modes.
+    BANKING77, ``mode`` ``test``: the whole training split; predicts the test split (once).
+    BANKING77, ``mode`` ``validation``: the training split minus the held-out slice; predicts that
+    slice (for tuning).
+    CLINC150 trains on ``train`` + ``oos_train`` (the ``out_of_scope`` intent) and predicts ``val``
+    (where the threshold is chosen) and, in ``mode`` ``test``, ``test`` with the same model.
     """
     if dataset == "banking77":
         train = datasets.read_banking77("train")
         if mode == "validation":
             train, held = datasets.split_validation(train)
-            return {"train": train, "test": held}
-        return {"train": train, "test": datasets.read_banking77("test")}
+            return {"train": train, "predict": {"validation": held}}
+        return {"train": train, "predict": {"test": datasets.read_banking77("test")}}
     if dataset == "clinc150":
         data = datasets.read_clinc150()
-        return {"train": data["train"], "test": data["val" if mode == "validation" else "test"]}
+        predict = {"validation": data["val"]}
+        if mode == "test":
+            predict["test"] = data["test"]
+        return {"train": data["train"], "predict": predict}
     raise ValueError(f"unknown dataset {dataset}")
 
 
@@ -89,8 +94,8 @@ def train(config: Path, data: Path, out_dir: Path, name: str) -> Dict[str, Any]:
     return {"model": model, "train_seconds": seconds, "model_bytes": Path(model).stat().st_size}
 
 
-def predict(model: str, examples: Sequence[Example]) -> Dict[str, Any]:
-    """Parse every example through the model, one message at a time."""
+def predict(model: str, named: Dict[str, Sequence[Example]]) -> Dict[str, Any]:
+    """Parse every example of every named split through the model, one message at a time."""
     from rasa.core.agent import Agent
 
     start = time.perf_counter()
@@ -98,15 +103,17 @@ def predict(model: str, examples: Sequence[Example]) -> Dict[str, Any]:
     load_seconds = time.perf_counter() - start
     _no_embedding_cache()
 
-    async def run() -> List[Dict[str, Any]]:
-        rows = []
+    async def run() -> Dict[str, List[Dict[str, Any]]]:
         await agent.parse_message("warm up")  # first call builds lazy state
-        for text, label in examples:
-            began = time.perf_counter()
-            parsed = await agent.parse_message(text)
-            seconds = time.perf_counter() - began
-            rows.append(prediction_row(text, label, parsed, seconds))
-        return rows
+        out: Dict[str, List[Dict[str, Any]]] = {}
+        for split, examples in named.items():
+            rows = out.setdefault(split, [])
+            for text, label in examples:
+                began = time.perf_counter()
+                parsed = await agent.parse_message(text)
+                seconds = time.perf_counter() - began
+                rows.append(prediction_row(text, label, parsed, seconds))
+        return out
 
     return {"load_seconds": load_seconds, "predictions": asyncio.run(run())}
 
@@ -135,14 +142,17 @@ def run(
 ) -> Path:
     data = splits(dataset, mode)
     if limit:  # a smoke test: a few examples of every label, a few test messages
-        data = {"train": first_per_label(data["train"], limit), "test": data["test"][: limit * 5]}
+        data = {
+            "train": first_per_label(data["train"], limit),
+            "predict": {k: v[: limit * 5] for k, v in data["predict"].items()},
+        }
     work = Path(tempfile.mkdtemp(prefix=f"bench-{dataset}-{name}-"))
     try:
         nlu_file = datasets.write_rasa_nlu(data["train"], work / "nlu.yml")
         config_copy = work / "config.yml"
         shutil.copy(config, config_copy)
         trained = train(config_copy, nlu_file, work / "models", f"{dataset}-{name}")
-        predicted = predict(trained["model"], data["test"])
+        predicted = predict(trained["model"], data["predict"])
         result = {
             "dataset": dataset,
             "name": name,
@@ -150,7 +160,7 @@ def run(
             "config": str(config),
             "config_text": config.read_text(encoding="utf-8"),
             "train_examples": len(data["train"]),
-            "test_examples": len(data["test"]),
+            "predicted_examples": {k: len(v) for k, v in data["predict"].items()},
             "train_seconds": trained["train_seconds"],
             "model_bytes": trained["model_bytes"],
             "load_seconds": predicted["load_seconds"],
