@@ -53,7 +53,9 @@ def read_banking77(split: str, root: Path | None = None) -> List[Example]:
     """BANKING77's ``train`` or ``test`` split as (text, intent) pairs, in file order."""
     path = (root or datasets_dir()) / "banking77" / f"{split}.csv"
     with path.open(encoding="utf-8", newline="") as handle:
-        return [(row["text"].strip(), intent_name(row["category"])) for row in csv.DictReader(handle)]
+        return [
+            (row["text"].strip(), intent_name(row["category"])) for row in csv.DictReader(handle)
+        ]
 
 
 def read_clinc150(root: Path | None = None) -> Dict[str, List[Example]]:
@@ -88,7 +90,7 @@ def split_validation(
     by_label: Dict[str, List[int]] = defaultdict(list)
     for index, (_, label) in enumerate(examples):
         by_label[label].append(index)
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311  (reproducible sampling, not security)
     held: set = set()
     for label in sorted(by_label):
         indices = list(by_label[label])

@@ -138,7 +138,7 @@ async def rest_customer(
 ) -> None:
     import aiohttp
 
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311  (reproducible sampling, not security)
     while time.monotonic() < stop:
         sender = uuid.uuid4().hex
         replies: List[Dict[str, Any]] = []
@@ -153,10 +153,14 @@ async def rest_customer(
                     json={"sender": sender, "message": text},
                     timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT),
                 ) as response:
-                    body = await response.json(content_type=None) if response.status == 200 else None
+                    body = (
+                        await response.json(content_type=None) if response.status == 200 else None
+                    )
                     status = response.status
             except asyncio.TimeoutError:
-                level.samples.append(Sample(began, time.monotonic() - began, False, error="timeout"))
+                level.samples.append(
+                    Sample(began, time.monotonic() - began, False, error="timeout")
+                )
                 break
             except aiohttp.ClientError as error:
                 level.samples.append(
@@ -179,14 +183,14 @@ async def socketio_customer(
 ) -> None:
     import socketio
 
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311  (reproducible sampling, not security)
     while time.monotonic() < stop:
         session_id = uuid.uuid4().hex
         client = socketio.AsyncClient(reconnection=False)
         inbox: asyncio.Queue = asyncio.Queue()
         confirmed = asyncio.Event()
         client.on("bot_uttered", inbox.put_nowait)
-        client.on("session_confirm", lambda *_: confirmed.set())
+        client.on("session_confirm", lambda *_, event=confirmed: event.set())
         began = time.monotonic()
         try:
             # Long-polling, as tests/e2e does: engineio's websocket client needs a newer aiohttp.
@@ -195,7 +199,9 @@ async def socketio_customer(
             await asyncio.wait_for(confirmed.wait(), REQUEST_TIMEOUT)
         except (asyncio.TimeoutError, socketio.exceptions.ConnectionError) as error:
             level.samples.append(
-                Sample(began, time.monotonic() - began, False, error=f"connect {type(error).__name__}")
+                Sample(
+                    began, time.monotonic() - began, False, error=f"connect {type(error).__name__}"
+                )
             )
             await client.disconnect()
             await asyncio.sleep(0.5)

@@ -43,9 +43,7 @@ def macro_f1(gold: Sequence[str], predicted: Sequence[Optional[str]]) -> float:
         tp = true_positive[label]
         precision = tp / predicted_count[label] if predicted_count[label] else 0.0
         recall = tp / gold_count[label] if gold_count[label] else 0.0
-        scores.append(
-            2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        )
+        scores.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
     return sum(scores) / len(scores)
 
 

@@ -137,9 +137,7 @@ def prediction_row(text: str, label: str, parsed: Dict[str, Any], seconds: float
     }
 
 
-def run(
-    dataset: str, config: Path, name: str, mode: str, keep_model: bool, limit: int = 0
-) -> Path:
+def run(dataset: str, config: Path, name: str, mode: str, keep_model: bool, limit: int = 0) -> Path:
     data = splits(dataset, mode)
     if limit:  # a smoke test: a few examples of every label, a few test messages
         data = {

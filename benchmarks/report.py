@@ -164,8 +164,8 @@ def load_section(load: Dict[str, Any]) -> List[str]:
         "",
         load.get("description", ""),
         "",
-        "| assistant | channel | concurrent | messages/s | p50 | p95 | p99 | KB answer p95 | errors "
-        "| peak memory (MB) |",
+        "| assistant | channel | concurrent | messages/s | p50 | p95 | p99 | KB answer p95 "
+        "| errors | peak memory (MB) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for level in load.get("levels", []):
@@ -182,7 +182,8 @@ def load_section(load: Dict[str, Any]) -> List[str]:
 
 
 def training_section(training: Dict[str, Any]) -> List[str]:
-    lines = ["## Training and start-up (the demo assistant)", "", "| what | time |", "| --- | --- |"]
+    lines = ["## Training and start-up (the demo assistant)", "", "| what | value |"]
+    lines.append("| --- | --- |")
     for item in training.get("items", []):
         lines.append(f"| {item['what']} | {item['value']} |")
     return [*lines, ""]
@@ -270,15 +271,12 @@ def build() -> Dict[str, Any]:
     ]
     if banking:
         lines += banking77_section(banking)
-        lines += [
-            "Runs: " + "; ".join(
-                f"{r['name']} {r['machine'].get('date', '?')} (load {r['machine'].get('load_average')})"
-                for r in banking
-            ),
-            "",
-            "![accuracy](banking77-accuracy.png)",
-            "",
-        ]  # fmt: skip
+        runs = [
+            f"{r['name']} {r['machine'].get('date', '?')} "
+            f"(load average {r['machine'].get('load_average')})"
+            for r in banking
+        ]
+        lines += ["Runs: " + "; ".join(runs), "", "![accuracy](banking77-accuracy.png)", ""]
     else:
         lines += ["## BANKING77", "", "Not run: `make bench-nlu`.", ""]
     if clinc:
