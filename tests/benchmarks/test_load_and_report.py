@@ -1,0 +1,73 @@
+"""The load generator's bookkeeping and the report's reading of results (no servers)."""
+
+from __future__ import annotations
+
+from benchmarks import load, report
+from benchmarks.datasets import OOS_LABEL
+
+
+def test_first_button_of_rest_and_socketio_replies() -> None:
+    assert load.first_button([{"text": "x"}, {"buttons": [{"payload": "/a"}, {"payload": "/b"}]}])
+    assert load.first_button([{"quick_replies": [{"title": "A", "payload": "/a"}]}]) == "/a"
+    assert load.first_button([{"text": "no buttons"}]) is None
+
+
+def test_kb_answer_is_recognised_by_its_payload() -> None:
+    assert load.has_kb_answer([{"text": "x"}, {"custom": {"kb_answer": {"article_id": "a"}}}])
+    assert not load.has_kb_answer([{"custom": {"kb_suggestions": []}}, {"custom": "text"}])
+
+
+def test_summarise_a_level() -> None:
+    level = load.Level("ours", "rest", 2)
+    level.samples = [load.Sample(0, s / 1000, True, kb_answer=s > 50) for s in range(10, 110, 10)]
+    level.samples.append(load.Sample(0, 60, False, error="timeout"))
+    level.peak_rss_mb = {"rasa server": 700.0}
+    summary = load.summarise(level, window=5.0)
+    assert summary["requests"] == 11 and summary["errors"] == 1
+    assert summary["error_kinds"] == {"timeout": 1}
+    assert summary["throughput"] == 2.0  # 10 answered in 5 s
+    assert round(summary["ms_p50"]) == 50 and round(summary["ms_p95"]) == 100
+    assert summary["kb_answers"] == 5 and round(summary["kb_answer_ms_p95"]) == 100
+
+
+def test_scenarios_pick_deterministically() -> None:
+    import random
+
+    picks = [load.pick(load.OURS, random.Random(1)) for _ in range(2)]
+    assert picks[0] == picks[1]
+    assert all(turns for _, turns in load.OURS + load.STOCK)
+
+
+def test_report_reads_old_and_new_prediction_layouts() -> None:
+    row = {"label": "a", "top": "a", "intent": "a", "confidence": 0.9, "seconds": 0.01}
+    assert report.predictions_by_split({"mode": "test", "predictions": [row]}) == {"test": [row]}
+    assert report.predictions_by_split({"predictions": {"validation": [row]}}) == {
+        "validation": [row]
+    }
+
+
+def test_clinc_summary_chooses_on_validation_and_reports_test() -> None:
+    def rows(confidence_of_oos: float):
+        return [
+            {"label": "a", "top": "a", "intent": "a", "confidence": 0.9, "seconds": 0.01},
+            {"label": "b", "top": "b", "intent": "b", "confidence": 0.8, "seconds": 0.01},
+            {
+                "label": OOS_LABEL,
+                "top": "a",
+                "intent": "a",
+                "confidence": confidence_of_oos,
+                "seconds": 0.01,
+            },
+        ]
+
+    result = {
+        "name": "ours",
+        "train_seconds": 1.0,
+        "model_bytes": 10,
+        "predictions": {"validation": rows(0.5), "test": rows(0.85)},
+    }
+    summary = report.clinc_summary(result)
+    assert summary["threshold"] == 0.51
+    assert summary["validation"]["oos_recall"] == 1.0
+    # on test the out-of-scope message is more confident than the threshold: not caught
+    assert summary["test"]["oos_recall"] == 0.0 and summary["test"]["in_scope_accuracy"] == 1.0
