@@ -126,22 +126,21 @@ def state_of(article: Article, head: ArticleVersion) -> str:
     return "published" if article.version == head.version else "changed"
 
 
-def matches(article: Article, head: ArticleVersion, words: Sequence[str]) -> bool:
-    """Whether every word occurs in the article's id, title, answer or question variants (as
-    the editor is writing it, and as it is published)."""
-    haystack = fold(
-        " ".join(
-            [
-                article.article_id,
-                head.title,
-                head.body,
-                *(head.questions or []),
-                article.title,
-                article.body,
-            ]
-        )
-    )
-    return all(word in haystack for word in words)
+def relevance(article: Article, head: ArticleVersion, words: Sequence[str]) -> int:
+    """How well the words find the article (as the editor is writing it, and as it is
+    published): 3 when all are in its id or title, 2 in its question variants, 1 anywhere (the
+    answer too), 0 when some word is nowhere."""
+    places = [
+        [article.article_id, head.title, article.title],
+        [*(head.questions or []), *article.question_texts],
+        [head.body, article.body],
+    ]
+    seen = ""
+    for score, texts in zip((3, 2, 1), places, strict=True):
+        seen += " " + fold(" ".join(texts))
+        if all(word in seen for word in words):
+            return score
+    return 0
 
 
 def find(
@@ -156,7 +155,7 @@ def find(
     """Articles with their head and ratings, filtered: ``q`` (words anywhere), ``language``,
     ``tag``, ``state`` (one of STATES; "draft" also finds published articles with a newer
     draft) and ``helpfulness`` (one of HELPFULNESS: "low" helped fewer than half of those who
-    rated it)."""
+    rated it). With ``q``, the best matches come first."""
     articles = session.execute(
         select(Article)
         .options(selectinload(Article.questions), selectinload(Article.versions))
@@ -166,6 +165,7 @@ def find(
     rated = ratings(session, language=language)
     words = fold(q or "").split()
     found = []
+    scores: Dict[Tuple[str, str], int] = {}
     for article in articles:
         head = head_of(article)
         stars = rated.get((article.article_id, article.language), Ratings())
@@ -183,9 +183,13 @@ def find(
             continue
         if helpfulness == "high" and (stars.share is None or low):
             continue
-        if words and not matches(article, head, words):
-            continue
+        if words:
+            scores[(article.language, article.article_id)] = relevance(article, head, words)
+            if not scores[(article.language, article.article_id)]:
+                continue
         found.append((article, head, stars))
+    if words:
+        found.sort(key=lambda item: -scores[(item[0].language, item[0].article_id)])
     return found
 
 
