@@ -89,6 +89,15 @@ def _text(value: str, field: str, what: str, limit: int) -> str:
     return value
 
 
+def clean_question(text: str) -> str:
+    """A customer's question as the bot would read it. Raises ArticleInvalid when it is empty
+    or not valid text."""
+    question = _one_line(_text(text, "question", "the question", 100_000))
+    if not question:
+        raise ArticleInvalid("write a customer's question first", "question")
+    return question
+
+
 def _one_line(value: str) -> str:
     return " ".join(value.split())
 
@@ -204,6 +213,7 @@ def _add_version(
     head = head_of(article)
     if base_version != head.version:
         raise repository.conflict(article, base_version)
+    note = _one_line(_text(note, "note", "the note", MAX_NOTE)) or None if note else None
     after = content.snapshot(status)
     published_now = (
         head.status == "published"

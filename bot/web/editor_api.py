@@ -422,9 +422,7 @@ def try_it(
     confidence, the answer, and whether a person would take over. ``understanding.available``
     is false when the Rasa server could not be asked: then the decision rests on retrieval
     alone."""
-    question = body.question.strip()
-    if not question:
-        raise ArticleInvalid("write a customer's question first", "question")
+    question = editing.clean_question(body.question)
     draft = None
     if body.draft is not None:
         draft = (body.draft.article_id, body.draft.content())

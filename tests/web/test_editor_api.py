@@ -343,10 +343,12 @@ def test_hostile_text_is_stored_as_text(web) -> None:
         "tags": ["<b>tag</b>"],
     }
     saved = edita.post(
-        f"{web.url}{GIFT}/draft", json={**text_of(article, **hostile), "base_version": 1}
+        f"{web.url}{GIFT}/draft",
+        json={**text_of(article, **hostile), "base_version": 1, "note": "<i>\x00why</i>"},
     )
     assert saved.status_code == 200, saved.text
     head = saved.json()
+    assert head["versions"][0]["note"] == "<i>why</i>"
     assert head["title"] == hostile["title"]
     assert head["body"] == "<script>alert('x')</script> [click](javascript:alert(1))  done"
     assert head["questions"] == hostile["questions"] and head["tags"] == ["<b>tag</b>"]
@@ -418,6 +420,8 @@ def test_try_it_a_new_article_and_a_handoff(web) -> None:
     [
         {"question": ""},
         {"question": "   "},
+        {"question": "\x00\x01 \x7f"},
+        {"question": "half a character \ud800"},
         {"question": "x" * 2001},
         {"question": "hi", "language": "de"},
         {"question": "hi", "draft": {"article_id": "x", "title": "", "body": "b"}},
