@@ -125,3 +125,25 @@ def test_shipped_topics_are_spread_and_specific_words_are_not(kb_dir) -> None:
     shipped = KnowledgeIndex(entries_from_articles(sources))
     assert len(shipped.sharing("refund")) >= 3 and len(shipped.sharing("warranty")) >= 3
     assert len(shipped.sharing("2fa")) <= 1
+
+
+def test_scope_gap_tells_near_topic_questions_from_ours() -> None:
+    from bot.kb.embeddings import default_encoder
+    from bot.kb.scope import out_of_scope_examples
+
+    entries = [
+        Entry("returns", "how do I return an item"),
+        Entry("returns", "can I send my order back"),
+        Entry("delivery", "how long does delivery take"),
+        Entry("delivery", "when will my parcel arrive"),
+    ]
+    index = KnowledgeIndex(
+        entries,
+        encoder=default_encoder(),
+        out_of_scope=["what is the weather tomorrow", "will it rain today", "tell me a joke"],
+    )
+    ours = index.scope_gap("how can I return the blender")
+    theirs = index.scope_gap("is it going to rain in riga tomorrow")
+    assert ours is not None and theirs is not None and ours < 0 < theirs
+    assert KnowledgeIndex(entries, encoder=default_encoder()).scope_gap("rain") is None
+    assert len(out_of_scope_examples("en")) > 200 and out_of_scope_examples("lt") == ()

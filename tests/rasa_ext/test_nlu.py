@@ -202,3 +202,26 @@ def test_softmax_is_stable_for_large_margins() -> None:
     result = softmax(np.array([[1000.0, 0.0, -1000.0]]), temperature=0.2)
     assert np.isfinite(result).all()
     assert result[0, 0] == pytest.approx(1.0)
+
+
+def test_the_spelling_corrector_learns_its_vocabulary_and_corrects_what_the_model_reads(
+    tmp_path: Path,
+) -> None:
+    from rasa.shared.nlu.constants import TEXT
+
+    from rasa_ext.nlu import SpellingCorrector
+
+    storage = LocalModelStorage(tmp_path)
+    config = SpellingCorrector.get_default_config()
+    trained = SpellingCorrector.create(config, storage, Resource("spelling"), context("spelling"))
+    examples = [Message(data={TEXT: t}) for t in ["how do I claim the warranty"] * 3]
+    trained.train(TrainingData(training_examples=examples))
+    loaded = SpellingCorrector.load(config, storage, Resource("spelling"), context("spelling"))
+    message = Message(data={TEXT: "waranty claim for order LT-1002"})
+    loaded.process([message])
+    assert message.get(TEXT) == "warranty claim for order LT-1002"
+    # nothing stored: the component loads and corrects nothing
+    empty = SpellingCorrector.load(config, storage, Resource("missing"), context("spelling"))
+    untouched = Message(data={TEXT: "waranty"})
+    empty.process([untouched])
+    assert untouched.get(TEXT) == "waranty"
