@@ -411,8 +411,8 @@ class Widget {
       this.statusLine.textContent = t("stateQueued");
       this.showAgentTyping(false);
       this.setCard({ kind: "queue", state });
-      if (typeof state.position !== "number" && !replay && this.root.dataset.live !== "connected") {
-        this.refreshHandoff(); // e.g. a transfer; the stream, when connected, sends the place
+      if (typeof state.position !== "number" && !replay) {
+        this.refreshHandoff(); // e.g. a transfer: ask for the place (the stream may not resend it)
       }
     } else if (status === "assigned") {
       this.handoff = state;
