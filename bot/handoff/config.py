@@ -44,13 +44,16 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CLOSED = "closed"
 # next_opening looks this many days ahead (a weekly schedule repeats within 7).
 _SEARCH_DAYS = 8
+# "24:00" as a span's end: open to midnight, the day's last minute included.
+END_OF_DAY = dt.time.max
 _SPAN = re.compile(r"(\d{2}):(\d{2})-(\d{2}):(\d{2})")
 _TEAM_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
 
 @dataclass(frozen=True)
 class Span:
-    """Opening hours within one day, local time: ``start`` inclusive to ``end`` exclusive."""
+    """Opening hours within one day, local time: ``start`` inclusive to ``end`` exclusive
+    (``END_OF_DAY``, written "24:00", is the midnight that ends the day)."""
 
     start: dt.time
     end: dt.time
@@ -74,9 +77,12 @@ class Span:
             raise ValueError(f'{text!r} is neither "HH:MM-HH:MM" nor "{CLOSED}"')
         start_h, start_m, end_h, end_m = (int(part) for part in match.groups())
         try:
-            start, end = dt.time(start_h, start_m), dt.time(end_h, end_m)
+            start = dt.time(start_h, start_m)
+            end = END_OF_DAY if (end_h, end_m) == (24, 0) else dt.time(end_h, end_m)
         except ValueError:
-            raise ValueError(f"{text!r} is not a time of day (00:00 to 23:59)") from None
+            raise ValueError(
+                f"{text!r} is not a time of day (00:00 to 23:59, or 24:00 as an end)"
+            ) from None
         if start >= end:
             raise ValueError(
                 f"{text!r}: the start must be before the end (a span may not cross midnight)"
@@ -96,10 +102,11 @@ class Span:
         return cls.parse(value)
 
     def __contains__(self, moment: dt.time) -> bool:
-        return self.start <= moment < self.end
+        return self.start <= moment and (moment < self.end or self.end == END_OF_DAY)
 
     def __str__(self) -> str:
-        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+        end = "24:00" if self.end == END_OF_DAY else f"{self.end:%H:%M}"
+        return f"{self.start:%H:%M}-{end}"
 
 
 class _Strict(BaseModel):

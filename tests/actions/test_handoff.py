@@ -91,7 +91,7 @@ async def test_language_comes_from_the_session_metadata(action_db, dispatcher) -
 def always_open(tmp_path, monkeypatch) -> Iterator[None]:
     """The shipped handoff.yml with every team on duty around the clock."""
     text = (PROJECT_ROOT / "handoff.yml").read_text()
-    text = re.sub(r'"\d\d:\d\d-\d\d:\d\d"|closed', '"00:00-23:59"', text)
+    text = re.sub(r'"\d\d:\d\d-\d\d:\d\d"|closed', '"00:00-24:00"', text)
     path = tmp_path / "handoff.yml"
     path.write_text(text)
     monkeypatch.setenv("BOT_HANDOFF_CONFIG", str(path))
@@ -161,7 +161,7 @@ async def test_a_long_wait_is_said_honestly_with_a_way_to_leave_a_message(
     action_db, dispatcher, handoff_config
 ) -> None:
     def edit(text: str) -> str:
-        text = re.sub(r'"\d\d:\d\d-\d\d:\d\d"|closed', '"00:00-23:59"', text)
+        text = re.sub(r'"\d\d:\d\d-\d\d:\d\d"|closed', '"00:00-24:00"', text)
         return text.replace("max_wait_minutes: 15", "max_wait_minutes: 1")
 
     handoff_config(edit)

@@ -38,7 +38,7 @@ def always_open_config(folder: Path) -> Path:
     the time of day; whether someone can take a chat then depends only on agents online)."""
     text = (PROJECT_ROOT / "handoff.yml").read_text()
     path = folder / "handoff-always-open.yml"
-    path.write_text(re.sub(r'"\d\d:\d\d-\d\d:\d\d"|closed', '"00:00-23:59"', text))
+    path.write_text(re.sub(r'"\d\d:\d\d-\d\d:\d\d"|closed', '"00:00-24:00"', text))
     return path
 
 

@@ -187,9 +187,18 @@ def test_span_parsing() -> None:
     span = Span.parse(" 08:00-20:00 ")
     assert span == Span(dt.time(8), dt.time(20)) and str(span) == "08:00-20:00"
     assert dt.time(8) in span and dt.time(19, 59) in span and dt.time(20) not in span
-    for bad in ("8:00-20:00", "08:00–20:00", "20:00-08:00", "10:00-10:00", "24:00-25:00"):
+    for bad in ("8:00-20:00", "08:00–20:00", "20:00-08:00", "10:00-10:00", "24:00-25:00",
+                "24:00-24:00", "08:00-24:01"):  # fmt: skip
         with pytest.raises(ValueError):
             Span.parse(bad)
+
+
+def test_a_span_to_midnight_includes_the_last_minute() -> None:
+    whole_day = Span.parse("00:00-24:00")
+    assert str(whole_day) == "00:00-24:00"
+    assert dt.time(0) in whole_day and dt.time(23, 59, 59, 999999) in whole_day
+    evening = Span.parse("18:00-24:00")
+    assert dt.time(17, 59) not in evening and dt.time(23, 59, 30) in evening
 
 
 # Routing
@@ -243,7 +252,7 @@ def test_unknown_default_team(tmp_path: Path, data: Dict[str, Any]) -> None:
         ("20:00-08:00", "the start must be before the end"),
         ("22:00-02:00", "may not cross midnight"),
         ("8-20", 'neither "HH:MM-HH:MM" nor "closed"'),
-        ("08:00-24:00", "not a time of day"),
+        ("08:00-24:30", "not a time of day"),
         (False, 'neither "HH:MM-HH:MM" nor "closed"'),  # YAML reads an unquoted `off` as false
         (None, '"HH:MM-HH:MM" or "closed"'),
     ],
