@@ -459,7 +459,7 @@ def transfer(
                 session, handoff, "requeue", actor=me, note=body.note,
                 data={"to_team": team.name}, team=team.name, queued_at=utcnow(),
             )  # fmt: skip
-            state = {"status": "queued", "reference": handoff.reference}
+            state = None  # the place and the wait, read once the transfer is committed
             text = f"{me.display_name} has passed your chat to our {team.name} team; please wait."
     except InvalidTransition as error:
         raise conflict(error) from error
@@ -470,6 +470,8 @@ def transfer(
             )
         )
     session.commit()
+    if state is None:
+        state = queue.customer_state(session, handoff, get_config().queue)
     return {
         "id": handoff.pk,
         "status": handoff.status,

@@ -276,6 +276,14 @@ def test_the_agent_leaves_and_the_customer_leaves_the_queue(stack, console, cust
     expect(last_from(page, "system")).to_contain_text("Rita has passed your chat to our")
     expect(chat(page).locator(".state")).to_have_text("Waiting for a person")
     expect(chat(page).locator(".card.queue")).to_contain_text("You're number 1 in the queue")
+    # The message that says so carries the place and the wait itself (no second read needed).
+    url = f"{stack.web_url}/api/conversations/{conversation_id(page)}/messages"
+    said = requests.get(url, timeout=10).json()["messages"]
+    told = [m["custom"]["handoff"] for m in said if "passed your chat" in (m.get("text") or "")]
+    assert [(s["status"], s["position"], s["reference"]) for s in told] == [
+        ("queued", 1, reference)
+    ]
+    assert "estimated_wait_seconds" in told[0]
 
     chat(page).get_by_role("button", name="Leave the queue").click()
     expect(last_from(page, "bot")).to_contain_text("You've left the queue")
