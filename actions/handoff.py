@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 from actions.common import ConversationAction, in_session, language_of
 from bot.handoff.config import get_config
 from bot.handoff.context import build_context
-from bot.handoff.detect import sensitive_topic, sounds_frustrated
 from bot.handoff.models import REASONS
 from bot.handoff.queue import agents_on_duty, customer_state, request_handoff
 from bot.kb.models import ArticleRating
@@ -39,18 +38,6 @@ def handoff_reason(tracker: Tracker) -> str:
     if reason not in REASONS:
         reason = tracker.get_slot("handoff_reason")
     return reason if reason in REASONS else DEFAULT_REASON
-
-
-def trigger_in(text: str) -> Optional[str]:
-    """The handoff reason the customer's words call for at once (handoff.yml), or None."""
-    config = get_config()
-    if config.trigger_enabled("sensitive_topic") and sensitive_topic(
-        text, config.triggers.sensitive_topic.topics
-    ):
-        return "sensitive_topic"
-    if config.trigger_enabled("frustration") and sounds_frustrated(text):
-        return "frustration"
-    return None
 
 
 def hand_over(reason: str) -> List[EventType]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 from typing import Any, Dict, List, Optional
@@ -22,15 +21,15 @@ from actions.common import (
     off_loop,
     settings,
 )
-from actions.handoff import hand_over, trigger_in
+from actions.handoff import hand_over
 from bot.errors import ArticleNotFound
 from bot.handoff.config import get_config
 from bot.handoff.detect import asks_for_person
 from bot.kb import repository
-from bot.kb.answering import TUNED, Decision, Outcome, Thresholds, decide, understanding_of
+from bot.kb.answering import Decision, Outcome, Thresholds
+from bot.kb.deciding import decide_message, miss_hands_off, thresholds_for, trigger_in
 from bot.kb.retrieval import KnowledgeIndex
-from bot.kb.scope import mentions_other_service
-from bot.kb.text import fold, unwrap
+from bot.kb.text import unwrap
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +38,7 @@ MISSES_BEFORE_OFFERING_A_PERSON = 2
 
 def thresholds() -> Thresholds:
     """The tuned thresholds, with the operator's overrides (BOT_ANSWER_THRESHOLD, ...)."""
-    current, tuned = settings(), TUNED
-    answer = current.answer_threshold if current.answer_threshold is not None else tuned.answer
-    suggest = current.suggest_threshold if current.suggest_threshold is not None else tuned.suggest
-    return dataclasses.replace(tuned, answer=answer, suggest=min(suggest, answer))
+    return thresholds_for(settings())
 
 
 def _article_payload(article_id: str) -> str:
@@ -86,11 +82,7 @@ def utter_miss(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Event
     """Admit not knowing. After the configured misses in a row (handoff.yml, not_understood) a
     person takes over; with that trigger off, the second miss offers one."""
     misses = int(tracker.get_slot("kb_misses") or 0) + 1
-    config = get_config()
-    if (
-        config.trigger_enabled("not_understood")
-        and misses >= config.triggers.not_understood.misses_in_a_row
-    ):
+    if miss_hands_off(misses):
         dispatcher.utter_message(response="utter_kb_not_found_handing_over")
         dispatcher.utter_message(json_message={"kb_miss": {"count": misses}})
         logger.info("conversation %s: miss %d, handing over", tracker.sender_id, misses)
@@ -135,17 +127,8 @@ class ActionAnswerFromKb(ConversationAction):
             return hand_over(trigger)
         try:
             index: KnowledgeIndex = await off_loop(live_index().index, language)
-            signals = await off_loop(index.signals, text)
-            decision = decide(
-                understanding_of(
-                    tracker.latest_message, other_service=mentions_other_service(text)
-                ),
-                signals,
-                thresholds(),
-                allowed=index.article_ids,
-                words=len(fold(text).split()),
-                topic=index.sharing(text),
-                scope_gap=await off_loop(index.scope_gap, text),
+            decision = await off_loop(
+                decide_message, index, text, tracker.latest_message, thresholds()
             )
             return await self._respond(dispatcher, tracker, decision, language)
         except (SQLAlchemyError, ArticleNotFound):

@@ -4,6 +4,7 @@
   - ``ConfigurationError``: a setting or file the operator controls is wrong.
   - ``ArticleError``: a knowledge-base article is invalid or missing.
     - ``ArticleSourceError``: a Markdown source file cannot be parsed (carries the path).
+    - ``ArticleInvalid``: a field of an article is invalid (carries the field's name).
     - ``ArticleNotFound``: no article with that id and language.
     - ``VersionConflict``: the article changed since the version the editor started from.
   - ``OrderLookupError``: an order lookup could not be done (not the same as "no match").
@@ -14,6 +15,7 @@ and answer the customer.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Optional
 
@@ -38,6 +40,14 @@ class ArticleSourceError(ArticleError):
         super().__init__(f"{path}: {message}" if path else message)
 
 
+class ArticleInvalid(ArticleError):
+    """A field of an article is invalid; ``field`` names it (title, body, questions, ...)."""
+
+    def __init__(self, message: str, field: Optional[str] = None) -> None:
+        self.field = field
+        super().__init__(message)
+
+
 class ArticleNotFound(ArticleError):
     """No article with the given id (and language)."""
 
@@ -49,9 +59,19 @@ class OrderLookupError(BotError):
 class VersionConflict(ArticleError):
     """Somebody saved the article since the version the caller started from."""
 
-    def __init__(self, article_id: str, expected: int, actual: int) -> None:
+    def __init__(
+        self,
+        article_id: str,
+        expected: int,
+        actual: int,
+        *,
+        author: Optional[str] = None,
+        saved_at: Optional[dt.datetime] = None,
+    ) -> None:
         self.article_id, self.expected, self.actual = article_id, expected, actual
+        self.author, self.saved_at = author, saved_at
+        who = f" by {author}" if author else ""
         super().__init__(
-            f"article {article_id} is at version {actual}, not {expected}: "
+            f"article {article_id} is at version {actual}{who}, not {expected}: "
             "somebody else saved it meanwhile"
         )

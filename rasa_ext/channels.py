@@ -28,6 +28,7 @@ from bot.db import get_engine, session_scope
 from bot.handoff.config import get_config
 from bot.handoff.follow_ups import chat_message, take_due
 from bot.handoff.queue import open_customer_state
+from bot.kb.text import clean_text
 from bot.settings import get_settings
 from rasa_ext import speedups
 
@@ -38,7 +39,6 @@ speedups.install()
 
 MAX_SENDER_CHARS = 128
 MAX_METADATA_CHARS = 8000
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 APOLOGY = (
     "Sorry, something went wrong on my side. Please try again in a moment, or ask for a person."
 )
@@ -88,11 +88,6 @@ class InputError(ValueError):
     def __init__(self, status: int, message: str) -> None:
         self.status = status
         super().__init__(message)
-
-
-def clean_text(text: str) -> str:
-    """Control characters removed (newlines and tabs kept), surrounding space trimmed."""
-    return _CONTROL.sub("", text).strip()
 
 
 def parse_body(request: Request, max_chars: int) -> Tuple[str, str, Optional[Dict[str, Any]]]:

@@ -10,6 +10,8 @@ so that the caller can tell the agent instead of pretending the message went out
 Every message appended here carries ``metadata.message_id``, a fresh random key: the socket.io
 channel sends it with the message and the tracker keeps it, so that a customer's chat that
 receives the same message both ways (socket.io and the live stream) shows it once.
+
+``parse`` asks the NLU model what it makes of a text, for the editor's "Try it".
 """
 
 from __future__ import annotations
@@ -163,3 +165,19 @@ class RasaClient:
         # rule, and fall back.
         events.append({"event": "action", "name": "action_listen", "timestamp": time.time()})
         self.append(conversation_id, events, deliver=True)
+
+    def parse(self, text: str, *, timeout: float = 5.0) -> Dict[str, Any]:
+        """What the Rasa server's NLU model makes of ``text`` (``/model/parse``: intent, ranking,
+        response selector), without touching any conversation. No retry: the caller degrades.
+        Raises RasaUnavailable."""
+        try:
+            reply = self.http.post(
+                f"{self.url}/model/parse",
+                params={"token": self.token},
+                json={"text": text},
+                timeout=timeout,
+            )
+            reply.raise_for_status()
+            return dict(reply.json())
+        except (requests.RequestException, ValueError) as error:
+            raise RasaUnavailable(f"Rasa server unavailable: {error}") from error

@@ -1,5 +1,9 @@
 """Reading and saving articles. Every save that changes something is a new version.
 
+An article's row holds what customers are answered with; its versions hold every save, the
+newest (the head) possibly a draft not published yet (``bot.kb.editing``). A new version is
+numbered after the head.
+
 Functions take the session as a keyword or first argument and never commit: the caller owns the
 unit of work (``bot.db.session_scope``).
 """
@@ -12,7 +16,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.errors import ArticleError, ArticleNotFound, VersionConflict
+from bot.errors import ArticleInvalid, ArticleNotFound, VersionConflict
 from bot.kb.models import (
     AUDIENCES,
     STATUSES,
@@ -53,6 +57,21 @@ def get_article(session: Session, article_id: str, language: str) -> Article:
     if article is None:
         raise ArticleNotFound(f"no article {article_id} in {language}")
     return article
+
+
+def head_version(article: Article) -> Optional[ArticleVersion]:
+    """The article's newest saved version (a draft, or what is published), or None."""
+    return article.versions[-1] if article.versions else None
+
+
+def conflict(article: Article, expected: int) -> VersionConflict:
+    """The error for a save based on ``expected`` when the head is newer: who saved it, when."""
+    head = head_version(article)
+    if head is None:
+        return VersionConflict(article.article_id, expected, article.version)
+    return VersionConflict(
+        article.article_id, expected, head.version, author=head.author, saved_at=head.created_at
+    )
 
 
 def list_articles(
@@ -113,20 +132,20 @@ def save_article(
 ) -> Article:
     """Create the article or update it; a change makes a new version with author and time.
 
-    ``expected_version`` is the version the author started from: if somebody saved since,
-    VersionConflict is raised and nothing is written. Saving identical content changes nothing.
-    Raises ArticleError for invalid values.
+    ``expected_version`` is the version the author started from (the head): if somebody saved
+    since, VersionConflict is raised and nothing is written. Saving what the article's row holds
+    changes nothing. Raises ArticleInvalid for invalid values.
     """
     title = " ".join(title.split())
     body = body.strip()
     if not title:
-        raise ArticleError("the title is empty")
+        raise ArticleInvalid("the title is empty", "title")
     if not body:
-        raise ArticleError("the answer is empty")
+        raise ArticleInvalid("the answer is empty", "body")
     if audience not in AUDIENCES:
-        raise ArticleError(f"audience must be one of {', '.join(AUDIENCES)}")
+        raise ArticleInvalid(f"audience must be one of {', '.join(AUDIENCES)}", "audience")
     if status not in STATUSES:
-        raise ArticleError(f"status must be one of {', '.join(STATUSES)}")
+        raise ArticleInvalid(f"status must be one of {', '.join(STATUSES)}", "status")
     after = {
         "title": title,
         "body": body,
@@ -144,12 +163,14 @@ def save_article(
         session.add(article)
         before = None
     else:
-        if expected_version is not None and expected_version != article.version:
-            raise VersionConflict(article_id, expected_version, article.version)
+        head = head_version(article)
+        head_number = head.version if head is not None else article.version
+        if expected_version is not None and expected_version != head_number:
+            raise conflict(article, expected_version)
         before = snapshot_fields(article)
         if before == after:
             return article
-        article.version += 1
+        article.version = head_number + 1
     changes = changed_fields(before, after)
     article.title = after["title"]
     article.body = after["body"]

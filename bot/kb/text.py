@@ -6,7 +6,13 @@ import re
 import unicodedata
 
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _UNDERSCORE = re.compile(r"_+")
+
+
+def clean_text(text: str) -> str:
+    """Control characters removed (newlines and tabs kept), surrounding space trimmed."""
+    return _CONTROL.sub("", text).strip()
 
 
 def fold(text: str) -> str:

@@ -1,5 +1,5 @@
-"""The web app: the demo store page with the customer's widget, the agent console, their JSON
-API, sign-in, health (and later the editor).
+"""The web app: the demo store page with the customer's widget, the agent console, the article
+editor, their JSON API, sign-in and health.
 
 ``create_app(settings)`` builds the app for a given configuration (tests pass their own);
 ``python -m bot serve`` runs it with uvicorn on :8000 beside the Rasa server and the action server.
@@ -30,9 +30,10 @@ from bot.handoff.config import get_config
 from bot.handoff.queue import customer_state, requeue_abandoned_by_agents
 from bot.handoff.rasa_api import RasaClient, RasaUnavailable
 from bot.kb.retrieval import LiveIndex
+from bot.kb.training import GENERATED_NLU
 from bot.settings import Settings, get_settings, rasa_token, web_secret
 from bot.users import User, authenticate
-from bot.web import agent_api, chat, customer_api, live
+from bot.web import agent_api, chat, customer_api, editor_api, live
 from bot.web.auth import current_user, get_session, sign_in, sign_out
 from bot.web.conversation import retry_pending
 
@@ -145,9 +146,17 @@ async def watch_agents(app: FastAPI, every: float) -> None:
                 logger.warning("conversation %s: not told of requeue", item["conversation_id"])
 
 
+WIDGET = Path(__file__).resolve().parent / "widget"
+
+
 def create_app(
-    settings: Optional[Settings] = None, *, rasa: Optional[RasaClient] = None
+    settings: Optional[Settings] = None,
+    *,
+    rasa: Optional[RasaClient] = None,
+    trained_nlu: Path = GENERATED_NLU,
 ) -> FastAPI:
+    """The web app for ``settings``; ``rasa`` talks to the Rasa server, ``trained_nlu`` is the
+    generated NLU file the current model was trained on (what needs retraining)."""
     settings = settings or get_settings()
 
     @contextlib.asynccontextmanager
@@ -183,6 +192,7 @@ def create_app(
     # Knowledge-base search for agents: lexical and character n-grams (no embedding model in
     # this process), refreshed when the articles change.
     app.state.kb_index = LiveIndex(app.state.engine, use_embeddings=False)
+    app.state.trained_nlu = trained_nlu
     app.add_middleware(
         SessionMiddleware,
         secret_key=web_secret(settings),
@@ -254,6 +264,8 @@ def create_app(
         """
 
     app.include_router(agent_api.router)
+    app.include_router(editor_api.router)
+    editor_api.add_error_handlers(app)
     app.include_router(customer_api.router)
     app.include_router(live.router)
     app.include_router(chat.router)
@@ -261,6 +273,15 @@ def create_app(
     @app.get("/agent", include_in_schema=False)
     def console() -> FileResponse:
         return FileResponse(STATIC / "agent.html", media_type="text/html")
+
+    @app.get("/editor", include_in_schema=False)
+    def editor() -> FileResponse:
+        return FileResponse(STATIC / "editor.html", media_type="text/html")
+
+    @app.get("/editor/markdown.js", include_in_schema=False)
+    def markdown_renderer() -> FileResponse:
+        """The widget's safe Markdown renderer, shared with the editor's preview as it is."""
+        return FileResponse(WIDGET / "markdown.js", media_type="text/javascript")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -78,6 +78,54 @@ def test_knowledge_base_and_versions(pg_engine) -> None:
         assert versions[-1].created_at.tzinfo is not None
 
 
+def test_two_editors_saving_at_once_one_is_told(pg_engine) -> None:
+    """Two drafts from the same version at the same moment: one is saved, the other gets
+    VersionConflict (PostgreSQL's unique version number decides); ratings and the editor's
+    list work on PostgreSQL."""
+    from bot.errors import VersionConflict
+    from bot.kb import editing, history
+    from bot.kb.models import ArticleRating
+
+    text = editing.content(title="PG race", body="First.", questions=["pg race question"])
+    with db.session_scope(pg_engine) as session:
+        editing.create(session, article_id="pg-race", language="en", content=text, author="a")
+        session.add(
+            ArticleRating(
+                conversation_id="c", article_id="pg-race", language="en", version=1, helpful=False
+            )
+        )
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def save(author: str) -> None:
+        changed = editing.content(title="PG race", body=f"By {author}.", questions=["q"])
+        try:
+            with db.session_scope(pg_engine) as session:
+                # Both have read version 1 as the newest before either writes.
+                assert (
+                    editing.head_of(repository.get_article(session, "pg-race", "en")).version == 1
+                )
+                barrier.wait(timeout=20)
+                editing.save_draft(
+                    session, article_id="pg-race", language="en", content=changed,
+                    author=author, base_version=1,
+                )  # fmt: skip
+            outcomes.append("saved")
+        except VersionConflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=save, args=(who,)) for who in ("ana", "ben")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["conflict", "saved"]
+    with db.session_scope(pg_engine) as session:
+        assert [v.version for v in repository.article_versions(session, "pg-race", "en")] == [1, 2]
+        found = history.find(session, helpfulness="low", q="pg race")
+        assert [(a.article_id, stars.unhelpful) for a, _, stars in found] == [("pg-race", 1)]
+
+
 def test_order_lookup(pg_engine) -> None:
     with db.session_scope(pg_engine) as session:
         load_demo_orders(session, PROJECT_ROOT / "data" / "orders.yml")

@@ -8,7 +8,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 import requests
@@ -51,8 +51,16 @@ class Web:
             )
 
 
-def serve(database_url: str, rasa_url: str, rasa_token: str, **overrides: Any) -> Iterator[str]:
-    """Run the web app until the generator is closed; yields its URL."""
+def serve(
+    database_url: str,
+    rasa_url: str,
+    rasa_token: str,
+    *,
+    app_options: Optional[Dict[str, Any]] = None,
+    **overrides: Any,
+) -> Iterator[str]:
+    """Run the web app until the generator is closed; yields its URL. ``app_options`` go to
+    ``create_app``, ``overrides`` to the settings."""
     settings = Settings(
         database_url=database_url,
         rasa_url=rasa_url,
@@ -60,7 +68,11 @@ def serve(database_url: str, rasa_url: str, rasa_token: str, **overrides: Any) -
         web_secret="test-secret-" + "x" * 20,
         **overrides,
     )
-    app = create_app(settings, rasa=RasaClient(rasa_url, rasa_token, attempts=2, backoff=0.05))
+    app = create_app(
+        settings,
+        rasa=RasaClient(rasa_url, rasa_token, attempts=2, backoff=0.05),
+        **(app_options or {}),
+    )
     port = free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2

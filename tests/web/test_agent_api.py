@@ -31,6 +31,7 @@ def api_routes():
 PUBLIC = {("POST", "/api/session"), ("DELETE", "/api/session"), ("GET", "/api/widget/config")}
 # The customer's routes: the conversation id (random, the widget's) is their key.
 CUSTOMER_PREFIX = "/api/conversations/"
+EDITOR_PREFIX = "/api/editor/"
 
 
 def test_health_and_console_page(web) -> None:
@@ -45,19 +46,23 @@ def test_health_and_console_page(web) -> None:
 
 
 def test_every_route_refuses_strangers_and_wrong_roles(web) -> None:
+    """Agents' routes refuse editors, editors' routes (/api/editor/) refuse agents."""
     web.add_user("eddie", "editor")
+    web.add_user("ona", "agent")
     stranger = web.client()
-    editor = web.client("eddie")
-    checked = 0
+    editor, agent = web.client("eddie"), web.client("ona")
+    checked = editors = 0
     for method, path in api_routes():
         if (method, path) in PUBLIC or path.startswith(CUSTOMER_PREFIX):
             continue
         body = {} if method in ("POST", "PUT", "PATCH") else None
         assert stranger.request(method, web.url + path, json=body).status_code == 401, path
+        wrong = agent if path.startswith(EDITOR_PREFIX) else editor
         if path != "/api/session":
-            assert editor.request(method, web.url + path, json=body).status_code == 403, path
+            assert wrong.request(method, web.url + path, json=body).status_code == 403, path
         checked += 1
-    assert checked >= 14
+        editors += path.startswith(EDITOR_PREFIX)
+    assert checked >= 24 and editors >= 9
 
 
 def test_sign_in_out_and_wrong_password(web) -> None:
