@@ -14,9 +14,10 @@ from typing import Any, Optional
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from sqlalchemy import event
+from sqlalchemy import create_engine, event
+from sqlalchemy.orm import sessionmaker
 
-from bot.db import ensure_sqlite_folder, sqlite_pragmas
+from bot.db import ensure_sqlite_folder, is_sqlite_file, sqlite_file_pool, sqlite_pragmas
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,13 @@ class UrlSQLTrackerStore(SQLTrackerStore):
         url = url or get_settings().effective_tracker_url
         ensure_sqlite_folder(url)
         super().__init__(domain=domain, host=url, event_broker=event_broker, **kwargs)
+        if is_sqlite_file(url):
+            # Rasa's engine has SQLAlchemy 1.4's NullPool for SQLite files: a new connection per
+            # read and per save. Same database, with its connections kept (bot.db).
+            stock: Any = vars(self)["engine"]  # typed by Rasa only through assignment
+            stock.dispose()
+            self.engine = create_engine(stock.url, **sqlite_file_pool())
+            self.sessionmaker = sessionmaker(bind=self.engine)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", sqlite_pragmas)
         logger.info("tracker store on %s", self.engine.url.render_as_string(hide_password=True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
@@ -81,3 +82,32 @@ def test_foundation_handoff_requests_become_tickets(tmp_path: Path) -> None:
         ).one()
     engine.dispose()
     assert row[0] == "old" and row[1] == "ticket" and row[2] is not None
+
+
+@pytest.mark.parametrize(
+    ("url", "file"),
+    [
+        ("sqlite:///var/amberline.db", True),
+        ("sqlite:////tmp/x.db", True),
+        ("sqlite://", False),
+        ("sqlite:///:memory:", False),
+        ("postgresql://u:p@localhost/amberline", False),
+    ],
+)
+def test_is_sqlite_file(url: str, file: bool) -> None:
+    assert db.is_sqlite_file(url) is file
+
+
+def test_sqlite_file_connections_are_kept_between_sessions(tmp_path) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.pool import QueuePool
+
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'pool.db'}")
+    assert isinstance(engine.pool, QueuePool)
+    connections = set()
+    for _ in range(3):
+        with engine.connect() as connection:
+            assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            connections.add(id(connection.connection.dbapi_connection))
+    assert len(connections) == 1
