@@ -58,13 +58,18 @@ def read_banking77(split: str, root: Path | None = None) -> List[Example]:
         ]
 
 
-def read_clinc150(root: Path | None = None) -> Dict[str, List[Example]]:
-    """CLINC150 (full): ``train``, ``val``, ``test``, each with its out-of-scope examples added.
+CLINC150_VARIANTS = {"full": "data_full.json", "oos_plus": "data_oos_plus.json"}
+
+
+def read_clinc150(root: Path | None = None, variant: str = "full") -> Dict[str, List[Example]]:
+    """CLINC150: ``train``, ``val``, ``test``, each with its out-of-scope examples added.
 
     Out-of-scope examples are labelled ``OOS_LABEL``; ``oos_train`` is part of ``train`` so that an
     out-of-scope intent can be learnt, and may be dropped by the caller (``in_scope``).
+    ``variant`` ``oos_plus`` is the paper's "OOS+" setting: the same splits, but 250 out-of-scope
+    training examples instead of 100.
     """
-    path = (root or datasets_dir()) / "clinc150" / "data_full.json"
+    path = (root or datasets_dir()) / "clinc150" / CLINC150_VARIANTS[variant]
     data = json.loads(path.read_text(encoding="utf-8"))
     splits: Dict[str, List[Example]] = {}
     for split in ("train", "val", "test"):

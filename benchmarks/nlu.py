@@ -44,7 +44,8 @@ def splits(dataset: str, mode: str) -> Dict[str, Any]:
     BANKING77, ``mode`` ``validation``: the training split minus the held-out slice; predicts that
     slice (for tuning).
     CLINC150 trains on ``train`` + ``oos_train`` (the ``out_of_scope`` intent) and predicts ``val``
-    (where the threshold is chosen) and, in ``mode`` ``test``, ``test`` with the same model.
+    (where the threshold is chosen) and, in ``mode`` ``test``, ``test`` with the same model;
+    ``clinc150-oos-plus`` is the same with the 250 ``oos_train`` examples of ``data_oos_plus.json``.
     """
     if dataset == "banking77":
         train = datasets.read_banking77("train")
@@ -52,8 +53,9 @@ def splits(dataset: str, mode: str) -> Dict[str, Any]:
             train, held = datasets.split_validation(train)
             return {"train": train, "predict": {"validation": held}}
         return {"train": train, "predict": {"test": datasets.read_banking77("test")}}
-    if dataset == "clinc150":
-        data = datasets.read_clinc150()
+    if dataset in ("clinc150", "clinc150-oos-plus"):
+        variant = "oos_plus" if dataset.endswith("oos-plus") else "full"
+        data = datasets.read_clinc150(variant=variant)
         predict = {"validation": data["val"]}
         if mode == "test":
             predict["test"] = data["test"]
@@ -190,7 +192,9 @@ def quiet_logs() -> None:
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.nlu")
-    parser.add_argument("--dataset", choices=["banking77", "clinc150"], required=True)
+    parser.add_argument(
+        "--dataset", choices=["banking77", "clinc150", "clinc150-oos-plus"], required=True
+    )
     parser.add_argument("--config", type=Path, required=True)
     parser.add_argument("--name", required=True, help="ours, rasa-default, ...")
     parser.add_argument("--mode", choices=["test", "validation"], default="test")

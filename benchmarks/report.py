@@ -121,9 +121,9 @@ def banking77_section(runs: List[Dict[str, Any]]) -> List[str]:
     return [*lines, ""]
 
 
-def clinc_section(run: Dict[str, Any]) -> List[str]:
+def clinc_section(run: Dict[str, Any], title: str, chart: str) -> List[str]:
     lines = [
-        "## CLINC150 (in scope and out of scope)",
+        f"## {title}",
         "",
         "Trained on `train` + `oos_train` (an `out_of_scope` intent). A message is not answered "
         "when the classifier says `out_of_scope` or its confidence is under the threshold. "
@@ -154,7 +154,7 @@ def clinc_section(run: Dict[str, Any]) -> List[str]:
         ]
     lines += ["", "Reference points (in-scope accuracy / out-of-scope recall):", ""]
     lines += [f"- {name}: {pct(a)} / {pct(r)}" for name, a, r in CLINC150_REFERENCES]
-    lines += ["", "![precision/recall](clinc150-oos-curve.png)", ""]
+    lines += ["", f"![precision/recall]({chart})", ""]
     return lines
 
 
@@ -189,6 +189,32 @@ def training_section(training: Dict[str, Any]) -> List[str]:
     return [*lines, ""]
 
 
+def clinc_chart(clinc: Dict[str, Any], filename: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for split, curve in clinc["curves"].items():
+        ax.plot([c["oos_recall"] for c in curve], [c["oos_precision"] for c in curve], label=split)
+    for split in ("validation", "test"):
+        if split in clinc:
+            point = clinc[split]
+            ax.scatter([point["oos_recall"]], [point["oos_precision"]], zorder=3)
+            ax.annotate(
+                f"{split}: t={clinc['threshold']:.2f}",
+                (point["oos_recall"], point["oos_precision"]),
+            )
+    ax.set_xlabel("out-of-scope recall")
+    ax.set_ylabel("out-of-scope precision")
+    ax.set_title("CLINC150: not answering, by threshold")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(RESULTS / filename, dpi=120)
+    plt.close(fig)
+
+
 def charts(banking: List[Dict[str, Any]], clinc: Optional[Dict[str, Any]], load: Any) -> None:
     import matplotlib
 
@@ -209,23 +235,7 @@ def charts(banking: List[Dict[str, Any]], clinc: Optional[Dict[str, Any]], load:
             fig.savefig(RESULTS / "banking77-accuracy.png", dpi=120)
             plt.close(fig)
     if clinc:
-        fig, ax = plt.subplots(figsize=(5, 4))
-        for split, curve in clinc["curves"].items():
-            ax.plot([c["oos_recall"] for c in curve], [c["oos_precision"] for c in curve],
-                    label=split)  # fmt: skip
-        for split in ("validation", "test"):
-            if split in clinc:
-                point = clinc[split]
-                ax.scatter([point["oos_recall"]], [point["oos_precision"]], zorder=3)
-                ax.annotate(f"{split}: t={clinc['threshold']:.2f}",
-                            (point["oos_recall"], point["oos_precision"]))  # fmt: skip
-        ax.set_xlabel("out-of-scope recall")
-        ax.set_ylabel("out-of-scope precision")
-        ax.set_title("CLINC150: not answering, by threshold")
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(RESULTS / "clinc150-oos-curve.png", dpi=120)
-        plt.close(fig)
+        clinc_chart(clinc, "clinc150-oos-curve.png")
     if load and load.get("levels"):
         series: Dict[str, List[Dict[str, Any]]] = {}
         for level in load["levels"]:
@@ -256,6 +266,8 @@ def build() -> Dict[str, Any]:
                 banking.append(nlu_summary(result))
     clinc_result = load_json(RESULTS / "clinc150-ours.json")
     clinc = clinc_summary(clinc_result) if clinc_result else None
+    plus_result = load_json(RESULTS / "clinc150-oos-plus-ours.json")
+    plus = clinc_summary(plus_result) if plus_result else None
     load = load_json(RESULTS / "load.json")
     training = load_json(RESULTS / "training.json")
     machine = describe_machine()
@@ -280,8 +292,16 @@ def build() -> Dict[str, Any]:
     else:
         lines += ["## BANKING77", "", "Not run: `make bench-nlu`.", ""]
     if clinc:
-        lines += clinc_section(clinc)
-    else:
+        lines += clinc_section(
+            clinc, "CLINC150 (in scope and out of scope)", "clinc150-oos-curve.png"
+        )
+    if plus:
+        lines += clinc_section(
+            plus,
+            "CLINC150, OOS+ setting (250 out-of-scope training examples, data_oos_plus.json)",
+            "clinc150-oos-plus-oos-curve.png",
+        )
+    if not clinc:
         lines += ["## CLINC150", "", "Not run: `make bench-nlu`.", ""]
     lines += load_section(load) if load else ["## Load", "", "Not run: `make bench-load`.", ""]
     if training:
@@ -289,10 +309,13 @@ def build() -> Dict[str, Any]:
     else:
         lines += ["## Training and start-up", "", "Not run: `make bench-train`.", ""]
     charts(banking, clinc, load)
+    if plus:
+        clinc_chart(plus, "clinc150-oos-plus-oos-curve.png")
     summary = {
         "machine": machine,
         "banking77": [{k: v for k, v in r.items()} for r in banking],
         "clinc150": {k: v for k, v in clinc.items() if k != "curves"} if clinc else None,
+        "clinc150_oos_plus": {k: v for k, v in plus.items() if k != "curves"} if plus else None,
         "load": load,
         "training": training,
     }

@@ -48,6 +48,19 @@ def test_clinc150_out_of_scope_is_labelled(root: Path) -> None:
     assert datasets.in_scope(splits["test"]) == [("how much money do I have", "balance")]
 
 
+def test_clinc150_oos_plus_variant(root: Path) -> None:
+    (root / "clinc150" / "data_oos_plus.json").write_text(
+        (root / "clinc150" / "data_full.json")
+        .read_text(encoding="utf-8")
+        .replace('[["tell me a joke", "oos"]]', '[["tell me a joke", "oos"], ["sing", "oos"]]'),
+        encoding="utf-8",
+    )
+    full = datasets.read_clinc150(root)
+    plus = datasets.read_clinc150(root, variant="oos_plus")
+    assert plus["test"] == full["test"] and plus["val"] == full["val"]
+    assert len(plus["train"]) == len(full["train"]) + 1
+
+
 def test_validation_split_is_stratified_deterministic_and_disjoint() -> None:
     examples = [(f"a{i}", "a") for i in range(50)] + [(f"b{i}", "b") for i in range(10)]
     examples.append(("only one", "c"))
