@@ -194,7 +194,14 @@ async def socketio_customer(
         began = time.monotonic()
         try:
             # Long-polling, as tests/e2e does: engineio's websocket client needs a newer aiohttp.
-            await client.connect(url, socketio_path="/socket.io", transports=["polling"])
+            # wait_timeout: python-socketio gives up after 1 s by default, a client-side
+            # failure under load that the server did not cause.
+            await client.connect(
+                url,
+                socketio_path="/socket.io",
+                transports=["polling"],
+                wait_timeout=REQUEST_TIMEOUT,
+            )
             await client.emit("session_request", {"session_id": session_id})
             await asyncio.wait_for(confirmed.wait(), REQUEST_TIMEOUT)
         except (asyncio.TimeoutError, socketio.exceptions.ConnectionError) as error:
@@ -435,6 +442,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--channels", default="rest,socketio")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per level")
     parser.add_argument("--assistants", default="ours,stock")
+    parser.add_argument("--out", default="load.json", help="file name in benchmarks/results/")
     args = parser.parse_args(argv)
     from bot.serve import model_for_tests
 
@@ -486,8 +494,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         "startup": startup,
         "levels": results,
     }
-    (RESULTS / "load.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
-    print(f"wrote {RESULTS / 'load.json'}")
+    (RESULTS / args.out).write_text(json.dumps(report, indent=1), encoding="utf-8")
+    print(f"wrote {RESULTS / args.out}")
     return 0
 
 
