@@ -209,7 +209,7 @@ def clinc_chart(clinc: Dict[str, Any], filename: str) -> None:
     ax.set_xlabel("out-of-scope recall")
     ax.set_ylabel("out-of-scope precision")
     ax.set_title("CLINC150: not answering, by threshold")
-    ax.legend()
+    ax.legend(loc="lower left")
     fig.tight_layout()
     fig.savefig(RESULTS / filename, dpi=120)
     plt.close(fig)
