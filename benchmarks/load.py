@@ -186,7 +186,9 @@ async def socketio_customer(
     rng = random.Random(seed)  # noqa: S311  (reproducible sampling, not security)
     while time.monotonic() < stop:
         session_id = uuid.uuid4().hex
-        client = socketio.AsyncClient(reconnection=False)
+        # request_timeout: engineio's handshake gives up after 5 s by default (a browser's
+        # socket.io waits 20 s): under load that counted a slow connection as an error.
+        client = socketio.AsyncClient(reconnection=False, request_timeout=REQUEST_TIMEOUT)
         inbox: asyncio.Queue = asyncio.Queue()
         confirmed = asyncio.Event()
         client.on("bot_uttered", inbox.put_nowait)
