@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zoneinfo
 from dataclasses import dataclass
 from typing import List, Optional
@@ -34,11 +35,11 @@ class Window:
     language: Optional[str]
     now: dt.datetime
 
-    @property
+    @functools.cached_property
     def start(self) -> dt.datetime:
         return self._instant(self.first)
 
-    @property
+    @functools.cached_property
     def end(self) -> dt.datetime:
         return self._instant(self.last + dt.timedelta(days=1))
 
