@@ -14,6 +14,7 @@ import csv
 import io
 import time
 import uuid
+from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
@@ -21,6 +22,7 @@ import requests
 from playwright.sync_api import Page, expect
 
 from bot import db
+from bot.settings import PROJECT_ROOT
 from bot.users import create_user, find_user
 from tests.e2e.conftest import PASSWORD, custom, screenshot, watch_problems
 
@@ -28,6 +30,7 @@ pytestmark = pytest.mark.e2e
 EDITOR = "e2e-an-editor"
 API = "/api/editor/analytics"
 HOSTILE = "<img src=x onerror=alert(1)> zqxv wplk"
+AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +47,8 @@ def editor(stack) -> str:
 
 @pytest.fixture
 def page(browser, stack, editor) -> Iterator[Tuple[Page, List[str]]]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    # axe-core is injected as an inline script: the page's Content-Security-Policy would refuse it
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, bypass_csp=True)
     opened = context.new_page()
     problems = watch_problems(opened)
     yield opened, problems
@@ -61,6 +65,21 @@ def report(stack) -> Dict[str, Any]:
 def article_row(data: Dict[str, Any], article_id: str) -> Dict[str, Any]:
     rows = [r for r in data["articles"] if r["article_id"] == article_id and r["language"] == "en"]
     return rows[0] if rows else {"views": 0, "did_not_help": 0, "handoffs_after": 0}
+
+
+def axe_violations(page: Page) -> List[Dict[str, Any]]:
+    """Serious and critical WCAG A/AA violations axe-core finds on the page."""
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate(
+        """async () => {
+          const result = await axe.run(document.querySelector('main'), {
+            runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+          });
+          return result.violations.map((v) => ({ id: v.id, impact: v.impact,
+            nodes: v.nodes.map((n) => n.target.join(' ')) }));
+        }"""
+    )
+    return [v for v in found if v["impact"] in ("serious", "critical")]
 
 
 def eventually(check, timeout: float = 15.0) -> Any:
@@ -140,6 +159,16 @@ def test_a_conversation_shows_in_the_numbers_and_charts(stack, editor, page) -> 
     assert csv_reply.ok and csv_reply.headers["content-type"].startswith("text/csv")
     rows = {r["article_id"]: r for r in csv.DictReader(io.StringIO(csv_reply.text()))}
     assert rows["return-policy"]["did_not_help"] == str(row["did_not_help"])
+    # a chart saved as an image
+    with tab.expect_download() as download:
+        tab.locator("#charts figure").first.get_by_role(
+            "button", name="Save as image (SVG)"
+        ).click()
+    image = Path(download.value.path()).read_text()
+    assert image.startswith("<svg") and 'role="img"' in image and "<circle" in image
+    assert download.value.suggested_filename == "rates-by-day.svg"
+    # no serious accessibility problem (axe-core, WCAG 2.1 A and AA)
+    assert axe_violations(tab) == []
     # and back to the articles
     screenshot(tab, "analytics")
     tab.get_by_role("link", name="Articles", exact=True).click()
