@@ -224,7 +224,9 @@ def build(
             row["surveys"] += 1
             row["_scores"].append(survey.score)
     times = _handoff_times(conversations, handoffs, window, series)
-    agent_reports = sum(1 for _, lang in reports if not language or (lang or language) == language)
+    agent_reports = sum(
+        1 for _, lang in reports if not language or (lang or default_language) == language
+    )
     return {
         "period": {
             "from": window.first.isoformat(),
