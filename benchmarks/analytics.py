@@ -179,10 +179,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversations", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--database-url", help="an empty database to fill (PostgreSQL); default: a new SQLite file"
+    )
     args = parser.parse_args(argv)
     now = utcnow()
     with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'analytics.db'}"
+        url = args.database_url or f"sqlite:///{Path(folder) / 'analytics.db'}"
         db.upgrade(url)
         began = time.perf_counter()
         window = make_window(first=None, last=None, now=now)
