@@ -186,6 +186,11 @@ def test_a_conversation_shows_in_the_numbers_and_charts(stack, editor, page, cus
     assert download.value.suggested_filename == "rates-by-day.svg"
     # no serious accessibility problem (axe-core, WCAG 2.1 A and AA)
     assert axe_violations(tab) == []
+    # a time zone the server does not know: said in plain words, the numbers stay
+    tab.get_by_label("Time zone").fill("Mars/Olympus")
+    tab.get_by_role("button", name="Show", exact=True).click()
+    expect(tab.locator("#error")).to_contain_text("unknown time zone")
+    expect(tab.locator('[data-metric="wrong_answer_rate"]')).to_have_text(shown)
     # and back to the articles
     screenshot(tab, "analytics")
     tab.get_by_role("link", name="Articles", exact=True).click()
