@@ -33,6 +33,7 @@ from bot.analytics import records
 from bot.analytics.conversations import SESSION_GAP, Conversation, read_conversations
 from bot.analytics.topics import group_unanswered
 from bot.analytics.window import Window
+from bot.handoff.context import REASON_WORDS
 from bot.handoff.models import REASONS
 
 COME_BACK = dt.timedelta(hours=24)
@@ -341,7 +342,12 @@ def _summary(
 def _reasons(reasons: Counter, conversations: int) -> List[Dict[str, Any]]:
     names = list(REASONS) + sorted(set(reasons) - set(REASONS))
     return [
-        {"reason": name, "handoffs": reasons[name], "rate": rate(reasons[name], conversations)}
+        {
+            "reason": name,
+            "words": REASON_WORDS.get(name, name.replace("_", " ")),
+            "handoffs": reasons[name],
+            "rate": rate(reasons[name], conversations),
+        }
         for name in names
     ]
 

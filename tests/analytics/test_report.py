@@ -258,6 +258,7 @@ async def test_the_week_by_hand(talk, engine) -> None:
     reasons = {row["reason"]: row for row in result["handoff_reasons"]}
     assert reasons["asked_for_person"] == {
         "reason": "asked_for_person",
+        "words": "the customer asked for a person",
         "handoffs": 1,
         "rate": round(1 / 14, 4),
     }

@@ -12,17 +12,10 @@ const STYLES = [
   { color: "#a3121b", dash: "6 4" },
   { color: "#6b4600", dash: "2 3" },
 ];
-const REASONS = {
-  asked_for_person: "Asked for a person",
-  not_understood_twice: "Not understood twice",
-  negative_feedback: "Said answers did not help",
-  frustration: "Sounded frustrated",
-  sensitive_topic: "Sensitive topic",
-  order_lookup_failed: "Order could not be verified",
-};
-
 let counter = 0;
 
+// "the customer asked for a person" -> "The customer asked for a person"
+function sentence(words) { return words ? words[0].toUpperCase() + words.slice(1) : ""; }
 function percent(value) { return value === null || value === undefined ? "—" : `${Math.round(value * 1000) / 10}%`; }
 function number(value) { return value === null || value === undefined ? "—" : String(value); }
 function duration(value) {
@@ -159,16 +152,16 @@ function reasonsChart(rows) {
   const height = 26 * rows.length + 10;
   const drawing = svg("svg", { viewBox: `0 0 ${SIZE.width} ${height}`, class: "plot reasons" });
   const max = Math.max(1, ...rows.map((r) => r.handoffs));
-  const left = 220;
+  const left = 290;
   rows.forEach((row, i) => {
     const top = 6 + i * 26;
-    drawing.append(svgText(left - 8, top + 14, REASONS[row.reason] || row.reason, { "text-anchor": "end", class: "tick" }));
+    drawing.append(svgText(left - 8, top + 14, sentence(row.words), { "text-anchor": "end", class: "tick" }));
     const width = ((SIZE.width - left - 80) * row.handoffs) / max;
     const bar = svg("rect", { x: left, y: top, width: width.toFixed(1), height: 18, fill: STYLES[1].color, class: "bar", "data-reason": row.reason });
     drawing.append(bar);
     drawing.append(svgText(left + width + 6, top + 14, `${row.handoffs} (${percent(row.rate)})`, { class: "tick" }));
   });
-  const words = rows.filter((r) => r.handoffs).map((r) => `${REASONS[r.reason] || r.reason}: ${r.handoffs}`);
+  const words = rows.filter((r) => r.handoffs).map((r) => `${sentence(r.words)}: ${r.handoffs}`);
   return figure("Handoffs by reason", words.length ? words.join("; ") : "No handoffs in the period.", drawing, []);
 }
 
@@ -266,7 +259,7 @@ function show(report) {
   showSeries(report.series, report.period.bucket);
   $("reasons-chart").replaceChildren(reasonsChart(report.handoff_reasons));
   table($("reasons-table"), "Handoffs by reason", [
-    { key: "reason", label: "Reason", format: (r) => REASONS[r] || r },
+    { key: "words", label: "Reason", format: sentence },
     { key: "handoffs", label: "Handoffs" },
     { key: "rate", label: "Of conversations", format: percent },
   ], report.handoff_reasons);
