@@ -19,9 +19,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from sqlalchemy import insert
+from sqlalchemy.orm import Session
 
 from bot import db
 from bot.analytics.report import build
@@ -84,6 +85,56 @@ def conversation_events(sender: str, start: float, kind: int, i: int) -> List[Di
     return rows
 
 
+def write_handoff(
+    session: Session,
+    conversation_id: str,
+    created: dt.datetime,
+    *,
+    reason: str = "asked_for_person",
+    language: str = "en",
+    status: str = "queued",
+    claimed: Optional[dt.datetime] = None,
+    closed: Optional[dt.datetime] = None,
+) -> Handoff:
+    """A handoff queued at ``created``, claimed at ``claimed``, then resolved or abandoned
+    (``status``) at ``closed``: its row and its events, as ``bot.handoff.queue`` writes them."""
+    handoff = Handoff(
+        conversation_id=conversation_id,
+        status=status,
+        reason=reason,
+        language=language,
+        created_at=created,
+        queued_at=created,
+        assigned_at=claimed,
+        closed_at=closed,
+        updated_at=created,
+        context={},
+    )
+    session.add(handoff)
+    session.flush()
+    events: List[Tuple[str, Optional[str], str, dt.datetime]] = [
+        ("request", None, "queued", created)
+    ]
+    if claimed is not None:
+        events.append(("claim", "queued", "assigned", claimed))
+    if status in ("resolved", "abandoned") and closed is not None:
+        events.append(
+            ("resolve" if status == "resolved" else "leave", events[-1][2], status, closed)
+        )
+    for action, before, after, when in events:
+        session.add(
+            HandoffEvent(
+                handoff_pk=handoff.pk,
+                action=action,
+                from_status=before,
+                to_status=after,
+                actor="synthetic",
+                created_at=when,
+            )
+        )
+    return handoff
+
+
 def populate(
     database_url: str, conversations: int, *, since: dt.datetime, until: dt.datetime
 ) -> None:
@@ -121,35 +172,14 @@ def populate(
     with db.session_scope(engine) as session:
         for item in handoffs:
             at = item["start"] + dt.timedelta(seconds=30)
-            handoff = Handoff(
-                conversation_id=item["sender"],
+            handoff = write_handoff(
+                session,
+                item["sender"],
+                at,
+                claimed=at + dt.timedelta(seconds=45),
+                closed=at + dt.timedelta(seconds=600),
                 status="resolved",
-                reason="asked_for_person",
-                language="en",
-                created_at=at,
-                queued_at=at,
-                assigned_at=at + dt.timedelta(seconds=45),
-                closed_at=at + dt.timedelta(seconds=600),
-                updated_at=at,
-                context={},
             )
-            session.add(handoff)
-            session.flush()
-            for action, before, after, when in (
-                ("request", None, "queued", at),
-                ("claim", "queued", "assigned", at + dt.timedelta(seconds=45)),
-                ("resolve", "assigned", "resolved", at + dt.timedelta(seconds=600)),
-            ):
-                session.add(
-                    HandoffEvent(
-                        handoff_pk=handoff.pk,
-                        action=action,
-                        from_status=before,
-                        to_status=after,
-                        actor="bench",
-                        created_at=when,
-                    )
-                )
             session.add(
                 Survey(
                     conversation_id=item["sender"],

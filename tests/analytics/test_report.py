@@ -9,10 +9,11 @@ from typing import Any, Dict, Optional
 
 import pytest
 
+from benchmarks.analytics import write_handoff
 from bot import db
 from bot.analytics.report import build
 from bot.analytics.window import make_window
-from bot.handoff.models import Handoff, HandoffEvent, Survey, WrongAnswerReport
+from bot.handoff.models import Survey, WrongAnswerReport
 from bot.kb.models import ArticleRating
 
 UTC = dt.timezone.utc
@@ -84,40 +85,8 @@ class Talk:
         self, cid: str, created: dt.datetime, *, reason: str = "asked_for_person", **times: Any
     ) -> int:
         """A queued handoff at ``created``; ``claimed``, ``closed`` and ``status`` as given."""
-        status = times.get("status", "queued")
         with db.session_scope(self.engine) as session:
-            handoff = Handoff(
-                conversation_id=cid,
-                status=status,
-                reason=reason,
-                language=times.get("language", "en"),
-                created_at=created,
-                queued_at=created,
-                assigned_at=times.get("claimed"),
-                closed_at=times.get("closed"),
-                updated_at=created,
-                context={},
-            )
-            session.add(handoff)
-            session.flush()
-            events = [("request", None, "queued", created)]
-            if times.get("claimed"):
-                events.append(("claim", "queued", "assigned", times["claimed"]))
-            if status in ("resolved", "abandoned"):
-                action = "resolve" if status == "resolved" else "leave"
-                events.append((action, events[-1][2], status, times["closed"]))
-            for action, before, after, when in events:
-                session.add(
-                    HandoffEvent(
-                        handoff_pk=handoff.pk,
-                        action=action,
-                        from_status=before,
-                        to_status=after,
-                        actor="test",
-                        created_at=when,
-                    )
-                )
-            return handoff.pk
+            return write_handoff(session, cid, created, reason=reason, **times).pk
 
 
 def rating(cid: str, article: str, helpful: bool, when: dt.datetime) -> ArticleRating:
