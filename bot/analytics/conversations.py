@@ -80,6 +80,12 @@ def _time(stamp: Any) -> Optional[dt.datetime]:
         return None
 
 
+def _part(value: Dict[str, Any], key: str) -> Dict[str, Any]:
+    """``value[key]`` when it is a dict, else an empty one (rows are read, not trusted)."""
+    part = value.get(key)
+    return part if isinstance(part, dict) else {}
+
+
 def _apply(conversation: Conversation, kind: str, when: dt.datetime, event: Dict[str, Any]) -> None:
     """Adds one event's meaning to ``conversation``."""
     if kind == "user":
@@ -89,16 +95,13 @@ def _apply(conversation: Conversation, kind: str, when: dt.datetime, event: Dict
         conversation.customer_messages += 1
         if not text.startswith("/"):  # a button's payload is not something the customer typed
             conversation.last_typed = text
-        intent = (event.get("parse_data") or {}).get("intent") or {}
-        if isinstance(intent, dict) and intent.get("name") == "order_status":
+        intent = _part(_part(event, "parse_data"), "intent")
+        if intent.get("name") == "order_status":
             conversation.asked_order = True
     elif kind == "bot":
-        meta = event.get("metadata") or {}
-        if isinstance(meta, dict) and meta.get("author") == "agent":
+        if _part(event, "metadata").get("author") == "agent":
             conversation.agent_messages.append(when)
-        custom = (event.get("data") or {}).get("custom")
-        if not isinstance(custom, dict):
-            return
+        custom = _part(_part(event, "data"), "custom")
         answer = custom.get("kb_answer")
         if isinstance(answer, dict) and isinstance(answer.get("article_id"), str):
             language = answer.get("language")

@@ -101,7 +101,11 @@ def test_broken_rows_are_skipped() -> None:
             ("user", "not a time", json.dumps({"text": "x"})),
             ("user", T0 + 1, json.dumps(["a", "list"])),
             ("bot", T0 + 2, json.dumps({"data": {"custom": "text"}})),
+            ("bot", T0 + 2, json.dumps({"data": "text", "metadata": [1]})),
+            ("user", T0 + 2, json.dumps({"text": "hi", "parse_data": ["x"]})),
+            ("user", T0 + 2, json.dumps({"text": "hi", "parse_data": {"intent": "x"}})),
+            ("slot", T0 + 2, json.dumps({"name": "language", "value": ["lt"]})),
             user(3, "fine"),
         ],
     )
-    assert len(found) == 1 and found[0].customer_messages == 1
+    assert len(found) == 1 and found[0].customer_messages == 3
