@@ -62,7 +62,7 @@ class Handoff(Base):
     # A change Rasa has not accepted yet ("resume"): the web app retries it (bot/web/conversation).
     pending_rasa = Column(String(16), nullable=True, index=True)
     outcome = Column(String(64), nullable=True)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
     queued_at = Column(UTCDateTime, nullable=True)
     assigned_at = Column(UTCDateTime, nullable=True)
     first_agent_reply_at = Column(UTCDateTime, nullable=True)
@@ -124,7 +124,7 @@ class Survey(Base):
     handoff_pk = Column(Integer, ForeignKey("handoffs.pk"), nullable=True, unique=True)
     score = Column(Integer, nullable=False)
     comment = Column(Text, nullable=True)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
 
 
 class WrongAnswerReport(Base):
@@ -141,7 +141,7 @@ class WrongAnswerReport(Base):
     article_id = Column(String(100), nullable=True)
     comment = Column(Text, nullable=True)
     status = Column(String(16), nullable=False, default="open")
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
 
 
 class WebhookDelivery(Base):

@@ -117,7 +117,7 @@ class ArticleRating(Base):
     language = Column(String(8), nullable=False)
     version = Column(Integer, nullable=False)
     helpful = Column(Boolean, nullable=False)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
 
 
 def snapshot_fields(article: Article) -> dict:

@@ -1,0 +1,57 @@
+// What the editor's pages share: the JSON API call, DOM building with textContent only, and
+// signing in and out. Nothing anybody wrote is ever parsed as HTML.
+
+export const $ = (id) => document.getElementById(id);
+
+let signedOut = () => {};
+
+// What to do when the session has ended (a 401 from the API).
+export function onSignedOut(handler) { signedOut = handler; }
+
+export async function api(method, path, body) {
+  const options = { method, headers: { "Accept": "application/json" }, credentials: "same-origin" };
+  if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, options);
+  let data = null;
+  try { data = await response.json(); } catch (e) { data = null; }
+  if (response.status === 401 && path !== "/api/session") signedOut();
+  if (!response.ok) {
+    const detail = data && typeof data.detail === "string" ? data.detail : `error ${response.status}`;
+    const problems = data && data.problems ? data.problems.map((p) => `${p.field}: ${p.problem}`) : [];
+    const unique = problems.filter((p) => !p.endsWith(detail));
+    const error = new Error(unique.length ? `${detail} (${unique.join("; ")})` : detail);
+    error.status = response.status;
+    error.data = data;
+    throw error;
+  }
+  return data;
+}
+
+export function el(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (className) node.className = className;
+  return node;
+}
+
+// The sign-in form, the sign-out button, and the first look at the session: ``show(me)`` runs
+// with the signed-in user, ``hide()`` when nobody is (or no longer) signed in.
+export function wireSignIn(show, hide) {
+  onSignedOut(hide);
+  $("login-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    $("login-error").textContent = "";
+    try {
+      const me = await api("POST", "/api/session", { username: $("username").value, password: $("password").value });
+      $("password").value = "";
+      show(me);
+    } catch (e) {
+      $("login-error").textContent = e.message;
+    }
+  });
+  $("logout").addEventListener("click", async () => { await api("DELETE", "/api/session"); hide(); });
+  api("GET", "/api/session").then(show, hide);
+}

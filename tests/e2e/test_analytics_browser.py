@@ -1,0 +1,197 @@
+"""Analytics in a real browser (Debian's chromium driven by Playwright, headless) against the
+running stack, after a real conversation over Rasa's REST channel: an answer, a "didn't help",
+a request for a person; and a message the bot does not understand, written to break a page.
+
+The report counts everything in the stack's database (other end-to-end files may have talked
+before), so the test reads the report before and after its conversations and checks that the
+page shows the new numbers, charts drawn in it, and CSV downloads of the same data.
+Screenshot: results/screenshots/analytics.png.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Tuple
+
+import pytest
+import requests
+from playwright.sync_api import Page, expect
+
+from bot import db
+from bot.handoff import queue
+from bot.settings import PROJECT_ROOT
+from bot.users import create_user, find_user
+from tests.e2e.conftest import PASSWORD, custom, screenshot, watch_problems
+
+pytestmark = pytest.mark.e2e
+EDITOR = "e2e-an-editor"
+API = "/api/editor/analytics"
+HOSTILE = "<img src=x onerror=alert(1)> zqxv wplk"
+AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture(scope="module")
+def editor(stack) -> str:
+    engine = db.make_engine(stack.database_url)
+    with db.session_scope(engine) as session:
+        if find_user(session, EDITOR) is None:
+            create_user(
+                session, username=EDITOR, password=PASSWORD, display_name="Ana", roles=["editor"]
+            )
+    engine.dispose()
+    return EDITOR
+
+
+@pytest.fixture
+def page(browser, stack, editor) -> Iterator[Tuple[Page, List[str]]]:
+    # axe-core is injected as an inline script: the page's Content-Security-Policy would refuse it
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, bypass_csp=True)
+    opened = context.new_page()
+    problems = watch_problems(opened)
+    yield opened, problems
+    context.close()
+    assert problems == []
+
+
+def report(stack) -> Dict[str, Any]:
+    http = requests.Session()
+    http.post(f"{stack.web_url}/api/session", json={"username": EDITOR, "password": PASSWORD})
+    return http.get(f"{stack.web_url}{API}", timeout=30).json()
+
+
+def article_row(data: Dict[str, Any], article_id: str) -> Dict[str, Any]:
+    rows = [r for r in data["articles"] if r["article_id"] == article_id and r["language"] == "en"]
+    return rows[0] if rows else {"views": 0, "did_not_help": 0, "handoffs_after": 0}
+
+
+@pytest.fixture
+def customers(stack) -> Iterator[List[str]]:
+    """This test's customers; a handoff of theirs still in the queue afterwards is closed, so
+    that nobody is left waiting ahead of the other tests' customers."""
+    ids: List[str] = []
+    yield ids
+    engine = db.make_engine(stack.database_url)
+    with db.session_scope(engine) as session:
+        for conversation_id in ids:
+            handoff = queue.open_handoff(session, conversation_id)
+            if handoff is not None:
+                queue.apply(session, handoff, "resolve", actor_name="test")
+    engine.dispose()
+
+
+def axe_violations(page: Page) -> List[Dict[str, Any]]:
+    """Serious and critical WCAG A/AA violations axe-core finds on the page."""
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate(
+        """async () => {
+          const result = await axe.run(document.querySelector('main'), {
+            runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+          });
+          return result.violations.map((v) => ({ id: v.id, impact: v.impact,
+            nodes: v.nodes.map((n) => n.target.join(' ')) }));
+        }"""
+    )
+    return [v for v in found if v["impact"] in ("serious", "critical")]
+
+
+def eventually(check, timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+def test_a_conversation_shows_in_the_numbers_and_charts(stack, editor, page, customers) -> None:
+    before = report(stack)
+    customer = "e2e-analytics-" + uuid.uuid4().hex[:12]
+    customers.append(customer)
+    reply = stack.say(customer, "how long do I have to return something?")
+    assert custom(reply, "kb_answer")["article_id"] == "return-policy"
+    stack.say(customer, "/deny")  # "No, this didn't help"
+    reply = stack.say(customer, "/request_human")
+    assert custom(reply, "handoff") is not None
+    stranger = "e2e-analytics-" + uuid.uuid4().hex[:12]
+    assert custom(stack.say(stranger, HOSTILE), "kb_miss") is not None
+
+    def moved() -> Dict[str, Any]:
+        after = report(stack)
+        s, b = after["summary"], before["summary"]
+        assert s["conversations"] == b["conversations"] + 2
+        assert s["answers"] == b["answers"] + 1 and s["unhelpful"] == b["unhelpful"] + 1
+        assert s["with_handoff"] == b["with_handoff"] + 1
+        return after
+
+    after = eventually(moved)
+    row, row_before = article_row(after, "return-policy"), article_row(before, "return-policy")
+    assert row["views"] == row_before["views"] + 1
+    assert row["did_not_help"] == row_before["did_not_help"] + 1
+    assert row["handoffs_after"] == row_before["handoffs_after"] + 1
+    assert HOSTILE in [t["topic"] for t in after["unanswered"]]
+    summary = after["summary"]
+
+    tab, _ = page
+    tab.goto(f"{stack.web_url}/editor/analytics")
+    tab.get_by_label("Username", exact=True).fill(EDITOR)
+    tab.get_by_label("Password", exact=True).fill(PASSWORD)
+    tab.get_by_role("button", name="Sign in", exact=True).click()
+    expect(tab.locator("#analytics")).to_be_visible()
+    # the numbers of the report, with this conversation in them
+    cards = tab.locator("#summary")
+    expect(cards).to_contain_text(
+        f'{summary["unhelpful"]} "didn\'t help" of {summary["answers"]} answers'
+    )
+    expect(cards).to_contain_text(
+        f'{summary["with_handoff"]} of {summary["conversations"]} conversations'
+    )
+    rate = round(summary["wrong_answer_rate"] * 1000) / 10
+    shown = f"{rate:g}%"
+    expect(tab.locator('[data-metric="wrong_answer_rate"]')).to_have_text(shown)
+    article = tab.locator("#articles-table tbody tr", has_text="return-policy")
+    expect(article.locator("td").nth(3)).to_have_text(str(row["did_not_help"]))
+    expect(article.locator("td").nth(5)).to_have_text(str(row["handoffs_after"]))
+    # charts drawn in the page, named and described, with today's points
+    charts = tab.locator("#charts svg[role=img]")
+    expect(charts).to_have_count(4)
+    today = after["series"][-1]["bucket"]
+    point = tab.locator(f'#charts circle[data-series="Handoff rate"][data-bucket="{today}"]')
+    expect(point).to_have_count(1)
+    assert tab.locator("#charts figure").first.locator("desc").text_content()
+    reason = next(r for r in after["handoff_reasons"] if r["handoffs"])
+    expect(tab.locator(f'#reasons-chart rect[data-reason="{reason["reason"]}"]')).to_have_count(1)
+    # the customer's hostile words are text, never markup
+    unanswered = tab.locator("#unanswered-table")
+    expect(unanswered).to_contain_text(HOSTILE)
+    expect(unanswered.locator("img")).to_have_count(0)
+    # the CSV download of the articles, with the same numbers
+    link = tab.locator("#csv-articles")
+    csv_reply = tab.request.get(f"{stack.web_url}{link.get_attribute('href')}")
+    assert csv_reply.ok and csv_reply.headers["content-type"].startswith("text/csv")
+    rows = {r["article_id"]: r for r in csv.DictReader(io.StringIO(csv_reply.text()))}
+    assert rows["return-policy"]["did_not_help"] == str(row["did_not_help"])
+    # a chart saved as an image
+    with tab.expect_download() as download:
+        tab.locator("#charts figure").first.get_by_role(
+            "button", name="Save as image (SVG)"
+        ).click()
+    image = Path(download.value.path()).read_text()
+    assert image.startswith("<svg") and 'role="img"' in image and "<circle" in image
+    assert download.value.suggested_filename == "rates-by-day.svg"
+    # no serious accessibility problem (axe-core, WCAG 2.1 A and AA)
+    assert axe_violations(tab) == []
+    # a time zone the server does not know: said in plain words, the numbers stay
+    tab.get_by_label("Time zone").fill("Mars/Olympus")
+    tab.get_by_role("button", name="Show", exact=True).click()
+    expect(tab.locator("#error")).to_contain_text("unknown time zone")
+    expect(tab.locator('[data-metric="wrong_answer_rate"]')).to_have_text(shown)
+    # and back to the articles
+    screenshot(tab, "analytics")
+    tab.get_by_role("link", name="Articles", exact=True).click()
+    expect(tab.locator("#desk")).to_be_visible()
