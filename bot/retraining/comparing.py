@@ -49,7 +49,7 @@ def compare(
     if top1_new < top1_now - tolerance - 1e-9:
         reasons.append(
             f"top-1 accuracy fell from {top1_now:.1%} to {top1_new:.1%} "
-            f"(at most {tolerance:.1%} lower is allowed)"
+            f"(at most {points(tolerance)} lower is allowed)"
         )
     if wrong_new > wrong_now:
         reasons.append(f"wrong answers rose from {wrong_now} to {wrong_new}")
@@ -69,9 +69,15 @@ def compare(
 
 def rule_text(tolerance: float) -> str:
     return (
-        f"not worse: top-1 accuracy at most {tolerance:.1%} lower than the current model's, "
-        "and no more wrong answers"
+        f"not worse: top-1 accuracy at most {points(tolerance)} lower than the current "
+        "model's, and no more wrong answers"
     )
+
+
+def points(share: float) -> str:
+    """A difference of shares in percentage points: 0.01 -> "1 percentage point"."""
+    value = round(share * 100, 2)
+    return f"{value:g} percentage point{'' if value == 1 else 's'}"
 
 
 def changed_questions(

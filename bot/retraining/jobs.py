@@ -40,8 +40,11 @@ class JobRunning(JobError):
     """Another training job runs; ``job`` is it."""
 
     def __init__(self, job: TrainingJob) -> None:
-        self.job = job
-        super().__init__(f"training job {job.pk} started by {job.started_by} is still running")
+        self.job = as_dict(job)  # as it was: the session is gone when the error is shown
+        super().__init__(
+            f"a retraining started by {job.started_by} at {job.started_at.isoformat()} is "
+            "still running: wait for it to finish"
+        )
 
 
 def start(session: Session, *, started_by: str) -> TrainingJob:

@@ -473,6 +473,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     os.nice(NICENESS)
+    import bot.models  # noqa: F401  (every table's mapper, for the relationships)
+
     settings = get_settings()
     pk = int(args[0])
     engine = db.make_engine(settings.database_url)

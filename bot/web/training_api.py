@@ -27,15 +27,7 @@ editor_only = requires("editor")
 
 
 def running(request: Request, error: jobs.JobRunning) -> JSONResponse:
-    job = error.job
-    return JSONResponse(
-        {
-            "detail": f"a retraining started by {job.started_by} at "
-            f"{job.started_at.isoformat()} is still running: wait for it to finish",
-            "job": jobs.as_dict(job),
-        },
-        status_code=409,
-    )
+    return JSONResponse({"detail": str(error), "job": error.job}, status_code=409)
 
 
 def add_error_handlers(app: FastAPI) -> None:

@@ -34,7 +34,7 @@ def test_a_second_job_is_refused_while_one_runs(session: Session) -> None:
     session.flush()
     with pytest.raises(jobs.JobRunning) as refused:
         jobs.start(session, started_by="ben")
-    assert refused.value.job.pk == first.pk and "edita" in str(refused.value)
+    assert refused.value.job["id"] == first.pk and "started by edita" in str(refused.value)
     jobs.advance(first, "export")
     jobs.fail(first, "stopped")
     second = jobs.start(session, started_by="ben")

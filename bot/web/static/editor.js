@@ -4,9 +4,8 @@
 // Every save carries the version the editor loaded (base_version); when somebody saved since,
 // the server refuses it (409) and the page says who and when, keeping the editor's text.
 import { render } from "/editor/markdown.js";
+import { $, EDITOR_ROLES, button, el, makeApi, when, wireSession } from "/static/staff.js";
 
-const $ = (id) => document.getElementById(id);
-const EDITOR_ROLES = ["editor", "admin"];
 const REASONS = {
   asked_for_person: "the customer asks for a person",
   sensitive_topic: "a sensitive topic",
@@ -16,45 +15,9 @@ const REASONS = {
 const fresh = () => ({ me: null, article: null, isNew: false, searchTimer: null });
 let state = fresh();
 
-async function api(method, path, body) {
-  const options = { method, headers: { "Accept": "application/json" }, credentials: "same-origin" };
-  if (body !== undefined) {
-    options.headers["Content-Type"] = "application/json";
-    options.body = JSON.stringify(body);
-  }
-  const response = await fetch(path, options);
-  let data = null;
-  try { data = await response.json(); } catch (e) { data = null; }
-  if (response.status === 401 && path !== "/api/session") showLogin();
-  if (!response.ok) {
-    const detail = data && typeof data.detail === "string" ? data.detail : `error ${response.status}`;
-    const problems = data && data.problems ? data.problems.map((p) => `${p.field}: ${p.problem}`) : [];
-    const unique = problems.filter((p) => !p.endsWith(detail));
-    const error = new Error(unique.length ? `${detail} (${unique.join("; ")})` : detail);
-    error.status = response.status;
-    error.data = data;
-    throw error;
-  }
-  return data;
-}
-
-function el(tag, text, className) {
-  const node = document.createElement(tag);
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  if (className) node.className = className;
-  return node;
-}
-
-function button(text, onClick, label) {
-  const b = el("button", text);
-  b.type = "button";
-  if (label) b.setAttribute("aria-label", label);
-  b.addEventListener("click", onClick);
-  return b;
-}
+const api = makeApi(() => showLogin());
 
 function announce(text) { $("announce").textContent = text; }
-function when(iso) { return iso ? new Date(iso).toLocaleString() : ""; }
 function percent(confidence) { return `${Math.round(confidence * 100)}%`; }
 
 // As the bot sends an answer (bot/kb/text.py unwrap): hard-wrapped lines joined, paragraphs,
@@ -471,18 +434,6 @@ function renderPreview() {
 // --- Wiring -------------------------------------------------------------------------------------
 
 document.addEventListener("DOMContentLoaded", async () => {
-  $("login-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    $("login-error").textContent = "";
-    try {
-      const me = await api("POST", "/api/session", { username: $("username").value, password: $("password").value });
-      $("password").value = "";
-      showDesk(me);
-    } catch (e) {
-      $("login-error").textContent = e.message;
-    }
-  });
-  $("logout").addEventListener("click", async () => { await api("DELETE", "/api/session"); showLogin(); });
   $("filters").addEventListener("submit", (event) => { event.preventDefault(); loadList(); });
   for (const id of ["f-language", "f-tag", "f-status", "f-helpfulness"]) $(id).addEventListener("change", loadList);
   $("q").addEventListener("input", () => {
@@ -495,5 +446,5 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("body").addEventListener("input", renderPreview);
   $("load-theirs").addEventListener("click", () => openArticle(state.article.language, state.article.article_id));
   $("try-form").addEventListener("submit", (event) => { event.preventDefault(); tryIt(); });
-  try { showDesk(await api("GET", "/api/session")); } catch (e) { showLogin(); }
+  await wireSession(api, showDesk, showLogin);
 });
