@@ -45,6 +45,7 @@ from bot.kb.deciding import thresholds_for
 from bot.kb.retrieval import LiveIndex
 from bot.retraining import comparing, jobs, measuring
 from bot.retraining.models import TrainingJob
+from bot.serve import rasa_env
 from bot.settings import PROJECT_ROOT, Settings, get_settings, rasa_token
 from bot.timeutil import utcnow
 
@@ -274,8 +275,7 @@ def train(job: Job, plan: Plan, name: str) -> Path:
         "--fixed-model-name", name,
         "--num-threads", "2",
     ]  # fmt: skip
-    env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    env = rasa_env()
     started = time.monotonic()
     code = follow(
         job, command, env, cwd=PROJECT_ROOT, watch=training_progress(), log_path=work / "train.log"
@@ -384,8 +384,7 @@ def evaluate(
     command = [str(BIN / "python"), "-m", "rasa_ext.parse_texts", "--texts", str(texts)]
     for name, model in models.items():
         command += ["--model", str(model), "--out", str(work / f"parses-{name}.json")]
-    env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    env = rasa_env()
     parsed: List[str] = []
 
     def watch(line: str) -> Dict[str, Any]:
@@ -433,13 +432,12 @@ def install_nlu(plan: Plan) -> None:
 
 def child_environment(settings: Settings) -> Dict[str, str]:
     """The environment of the job's process: the web app's, with the web app's settings."""
-    env = dict(os.environ)
+    env = rasa_env()
     for name in PASSED_SETTINGS:
         value = getattr(settings, name, None)
         if value is not None:
             env[f"BOT_{name.upper()}"] = str(value)
     env["BOT_RASA_TOKEN"] = rasa_token(settings)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     return env
 
 

@@ -106,6 +106,9 @@ def test_retrain_from_the_page_loads_a_model_that_is_not_worse(
     refused = page_.request.post(f"{stack.web_url}/api/editor/training")
     assert refused.status == 409 and "started by e2e-trainer" in refused.json()["detail"]
     screenshot(page_, "training-running")
+    page_.reload()  # the job lives on the server: the page finds it again
+    expect(job).to_have_attribute("data-status", "running")
+    expect(page_.locator("#job-meta")).to_contain_text("Started by e2e-trainer")
 
     expect(job).not_to_have_attribute("data-status", "running", timeout=JOB_TIMEOUT)
     screenshot(page_, "training-done")

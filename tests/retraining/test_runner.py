@@ -3,7 +3,8 @@ code path, with the config override), five demo articles in a real database, the
 questions of eval/dev.yml about them, and a real Rasa server (HTTP API) to load models into.
 
 1. The Rasa server runs no model: the first job trains, has nothing to compare with, loads its
-   model, and the generated NLU file is replaced (the marks clear).
+   model, and the generated NLU file is replaced (the marks clear). A job with nothing changed
+   since keeps that model without training.
 2. An editor puts one article's question variants into another article and publishes: the next
    job trains a model that answers those questions with the wrong article; it is refused, the
    questions that got worse are listed, and the Rasa server keeps the first model.
@@ -161,6 +162,12 @@ def test_a_job_loads_a_model_that_is_not_worse_and_refuses_a_worse_one(
     trained = training.trained_examples(settings.trained_nlu)
     assert set(trained) == set(ARTICLES)  # the marks clear: the model knows every article
     assert parse_of(rasa_server, "can I still return the kettle after 10 days") == "return-policy"
+
+    # Nothing changed since: no training, no evaluation, the running model stays.
+    same = run_job()
+    assert (same.status, same.outcome) == ("finished", "kept")
+    assert same.reason == "the running model was trained on these articles already"
+    assert same.candidate_model == str(model) and same.metrics is None
 
     # 2. One article's variants pasted into another, and published.
     with db.session_scope(engine) as session:
