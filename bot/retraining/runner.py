@@ -31,7 +31,7 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import Any, Callable, Deque, Dict, List, Optional
+from typing import Any, Callable, Deque, Dict, List, Optional, Sequence
 
 import yaml
 from sqlalchemy import update
@@ -57,6 +57,7 @@ COMPONENT = re.compile(r"Starting to train component '([^']+)'")
 FINISHED = re.compile(r"(?:Finished training|Restored) component '([^']+)'")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 LOG_LINES = 60
+KEEP_MODELS = 3  # as `make train` keeps
 # Settings the job's process needs as the web app has them (tests give the app their own).
 PASSED_SETTINGS = (
     "database_url",
@@ -212,6 +213,7 @@ def stages(job: Job, plan: Plan) -> None:
     if running != loaded.name:
         raise StageFailed(f"the Rasa server runs {running}, not {loaded.name}")
     install_nlu(plan)
+    prune_models(plan.models_dir, keep=[loaded, *([current] if current else [])])
     job.change(lambda j: jobs.finish(j, "loaded"))
 
 
@@ -419,6 +421,23 @@ def install_model(plan: Plan, candidate: Path, target: Path) -> Path:
         if timing.exists():
             shutil.move(str(timing), target.with_name(timing.name))
     return target.resolve()
+
+
+def prune_models(models_dir: Path, *, keep: Sequence[Path]) -> List[Path]:
+    """Delete all but the newest ``KEEP_MODELS`` models (as ``make train`` does), never one
+    in ``keep`` (the loaded and the replaced model); returns the deleted."""
+    models = sorted(
+        models_dir.glob("amberline-*.tar.gz"), key=lambda p: p.stat().st_mtime, reverse=True
+    )
+    kept = {p.resolve() for p in keep}
+    deleted = []
+    for model in models[KEEP_MODELS:]:
+        if model.resolve() in kept or model.is_symlink():
+            continue
+        model.unlink()
+        model.with_name(model.name.replace(".tar.gz", ".train-seconds")).unlink(missing_ok=True)
+        deleted.append(model)
+    return deleted
 
 
 def install_nlu(plan: Plan) -> None:
