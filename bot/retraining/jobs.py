@@ -106,6 +106,7 @@ def advance(job: TrainingJob, stage: str, *, detail: Optional[str] = None) -> No
     _must_run(job)
     if stage not in STAGES or STAGES.index(stage) <= STAGES.index(job.stage):
         raise JobError(f"a job in stage {job.stage} cannot go to {stage!r}")
+    _time_stage(job)
     job.stage = stage
     job.stage_started_at = utcnow()
     job.progress = None
@@ -204,6 +205,7 @@ def as_dict(job: TrainingJob) -> Dict[str, Any]:
         "current_model": _name(job.current_model),
         "candidate_model": _name(job.candidate_model),
         "metrics": job.metrics,
+        "stage_times": job.stage_times or {},
         "log_tail": job.log_tail,
     }
 
@@ -217,7 +219,14 @@ def _must_run(job: TrainingJob) -> None:
         raise JobError(f"training job {job.pk} is over ({job.status})")
 
 
+def _time_stage(job: TrainingJob) -> None:
+    """Record how long the stage that ends took (a new dict: the column sees the change)."""
+    seconds = (utcnow() - job.stage_started_at).total_seconds()
+    job.stage_times = {**(job.stage_times or {}), job.stage: round(max(0.0, seconds), 1)}
+
+
 def _end(job: TrainingJob, status: str, reason: Optional[str]) -> None:
+    _time_stage(job)
     job.status = status
     job.running = None
     job.reason = reason

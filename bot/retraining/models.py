@@ -40,3 +40,5 @@ class TrainingJob(Base):
     current_model = Column(String(1000), nullable=True)
     candidate_model = Column(String(1000), nullable=True)
     metrics = Column(JSON, nullable=True)
+    # Seconds each stage took, by stage name, as they end.
+    stage_times = Column(JSON, nullable=True)

@@ -25,6 +25,8 @@ def test_a_job_goes_through_its_stages_and_is_loaded(session: Session) -> None:
         assert job.stage == stage and job.detail == f"in {stage}" and job.progress is None
     jobs.finish(job, "loaded")
     assert (job.status, job.outcome, job.running) == ("finished", "loaded", None)
+    assert list(job.stage_times) == list(jobs.STAGES)  # each stage's seconds, as it ended
+    assert all(seconds >= 0 for seconds in job.stage_times.values())
     assert job.finished_at is not None
     assert jobs.as_dict(job)["outcome"] == "loaded"
 

@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("current_model", sa.String(length=1000), nullable=True),
         sa.Column("candidate_model", sa.String(length=1000), nullable=True),
         sa.Column("metrics", sa.JSON(), nullable=True),
+        sa.Column("stage_times", sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint("pk", name=op.f("pk_training_jobs")),
         sa.UniqueConstraint("running", name=op.f("uq_training_jobs_running")),
     )

@@ -52,8 +52,10 @@ function renderMarks(marked) {
 
 function renderStages(job) {
   const at = STAGES.findIndex(([name]) => name === job.stage);
+  const times = job.stage_times || {};
   $("stages").replaceChildren(...STAGES.map(([name, words], i) => {
-    const item = el("li", words);
+    const took = times[name] !== undefined && !(i === at && job.status === "running");
+    const item = el("li", took ? `${words} · ${duration(times[name])}` : words);
     if (i < at || (job.status === "finished" && i <= at)) item.className = "done";
     else if (i === at && job.status === "running") { item.className = "current"; item.setAttribute("aria-current", "step"); }
     return item;
