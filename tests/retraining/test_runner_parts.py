@@ -1,4 +1,5 @@
-"""Parts of the job's process: reading Rasa's progress from its output, pruning old models."""
+"""Parts of the job's process: the exported training data and its fingerprint, reading Rasa's
+progress from its output, pruning old models."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ import os
 
 import pytest
 
-from bot.retraining.runner import KEEP_MODELS, prune_models, training_progress
+from bot import db
+from bot.kb.sources import import_sources, load_sources
+from bot.kb.training import GENERATED_NLU, nlu_yaml, training_fingerprint
+from bot.retraining.runner import KEEP_MODELS, Plan, export, prune_models, training_progress
+from bot.settings import PROJECT_ROOT, Settings
 
 
 @pytest.mark.parametrize(
@@ -56,3 +61,24 @@ def test_old_models_are_pruned_but_never_the_running_ones(tmp_path) -> None:
     assert sorted(deleted) == models[1 : 6 - KEEP_MODELS]
     assert all(m.exists() for m in [models[0], *models[-KEEP_MODELS:], linked])
     assert not (tmp_path / "amberline-000000000001.train-seconds").exists()
+
+
+def test_the_exported_training_data_has_the_projects_fingerprint(
+    tmp_path, database_url: str, kb_dir
+) -> None:
+    """With the database holding the articles as the files do, a job's model has the name
+    `make train` gives the project's: `make run` finds it instead of training again."""
+    files = load_sources(kb_dir)[0]
+    if not GENERATED_NLU.exists() or GENERATED_NLU.read_text() != nlu_yaml(files):
+        pytest.skip("data/nlu/kb_questions.yml is not the files' (make train writes it)")
+    engine = db.make_engine(database_url)
+    with db.session_scope(engine) as session:
+        import_sources(session, files)
+    settings = Settings(database_url=database_url, training_dir=tmp_path)
+    plan = Plan.of(settings, 7)
+    assert export(engine, plan) == training_fingerprint(PROJECT_ROOT)
+    assert (tmp_path / "job-7" / "data" / "nlu" / "kb_questions.yml").read_text() == (
+        GENERATED_NLU.read_text()
+    )
+    assert not (tmp_path / "job-7" / "data" / "kb").exists()  # read at run time, not trained
+    engine.dispose()

@@ -128,3 +128,12 @@ def test_a_started_job_runs_in_its_own_process_and_says_why_it_failed(
     assert not (tmp_path / "models").exists()  # nothing trained, nothing kept
     again = http.post(f"{web.url}{TRAINING}")  # the failed job does not block the next
     assert again.status_code == 202
+
+
+def test_the_page_is_served_and_linked_from_the_editor(web: Web) -> None:
+    http = web.client()
+    page = http.get(f"{web.url}/editor/training")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert 'src="/static/training.js"' in page.text and "Retrain now" in page.text
+    assert 'href="/editor/training"' in http.get(f"{web.url}/editor").text
+    assert 'href="/editor"' in page.text
