@@ -2,7 +2,7 @@
 
 db upgrade            create or upgrade the database schema
 kb import|export|lint move articles between data/kb/ and the database; check them
-kb nlu                generate the NLU training file from the articles
+kb nlu                generate the NLU training file from the published articles
 orders load           load the demo orders
 setup                 db upgrade, kb import into an empty knowledge base, demo orders,
                       demo staff when there are no users
@@ -72,16 +72,29 @@ def _cmd_kb_lint(args: argparse.Namespace) -> int:
 
 
 def _cmd_kb_nlu(args: argparse.Namespace) -> int:
+    """The NLU file from the published articles in the database (what customers get, editors'
+    changes included), as the editor's retraining exports it; from the files in data/kb/ when
+    ``--dir`` names a folder or the database has no articles yet."""
     from bot.kb.sources import load_sources
-    from bot.kb.training import GENERATED_NLU, write_nlu
+    from bot.kb.training import GENERATED_NLU, database_sources, write_nlu
 
-    sources, errors = load_sources(_kb_dir(args))
-    for error in errors:
-        print(f"error: {error}", file=sys.stderr)
-    if errors:
-        return 1
+    sources = []
+    if args.dir is None:
+        try:
+            with db.session_scope(db.get_engine()) as session:
+                sources = database_sources(session)
+        except Exception as problem:  # no database or schema yet: the files
+            logger.debug("kb nlu: database not read (%s)", problem)
+    origin = "the database"
+    if not sources:
+        origin = "the files"
+        sources, errors = load_sources(_kb_dir(args))
+        for invalid in errors:
+            print(f"error: {invalid}", file=sys.stderr)
+        if errors:
+            return 1
     changed = write_nlu(sources)
-    print(f"{GENERATED_NLU.name}: {'written' if changed else 'unchanged'}")
+    print(f"{GENERATED_NLU.name}: {'written' if changed else 'unchanged'} (from {origin})")
     return 0
 
 

@@ -73,17 +73,22 @@ def percentile(values: Sequence[float], share: float) -> float:
 
 
 def evaluate(url: str, question_set: Dict[str, List[Dict[str, Any]]]) -> Dict[str, Any]:
-    covered, uncovered, times = [], [], []
+    covered, uncovered = [], []
     for item in question_set["covered"]:
         result = ask(url, item["text"])
         result.update(text=item["text"], expected=list(item["expected"]))
         covered.append(result)
-        times.append(result["seconds"])
     for item in question_set["uncovered"]:
         result = ask(url, item["text"])
         result.update(text=item["text"])
         uncovered.append(result)
-        times.append(result["seconds"])
+    return summarize(covered, uncovered)
+
+
+def summarize(covered: List[Dict[str, Any]], uncovered: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The measures of the results of ``ask`` (each with ``text``, and ``expected`` for a
+    covered question): shares, latency and the failures."""
+    times = [r["seconds"] for r in covered + uncovered]
     n_cov, n_unc = max(len(covered), 1), max(len(uncovered), 1)
     correct = [r for r in covered if r["kind"] == "answer" and r["article_id"] in r["expected"]]
     wrong = [r for r in covered if r["kind"] == "answer" and r["article_id"] not in r["expected"]]

@@ -11,4 +11,5 @@ from bot.handoff.models import (  # noqa: F401
 )
 from bot.kb.models import Article, ArticleQuestion, ArticleRating, ArticleVersion  # noqa: F401
 from bot.orders.models import Order  # noqa: F401
+from bot.retraining.models import TrainingJob  # noqa: F401
 from bot.users import User  # noqa: F401

@@ -23,14 +23,21 @@ from bot.settings import PROJECT_ROOT, get_settings, rasa_token
 BIN = Path(sys.executable).parent
 
 
-def service_env(action_port: int) -> Dict[str, str]:
-    """The environment both services run with."""
+def rasa_env() -> Dict[str, str]:
+    """This environment, for a process that runs Rasa or our code: no telemetry, quiet
+    TensorFlow, the project importable."""
     env = dict(os.environ)
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
-    env["BOT_ACTION_PORT"] = str(action_port)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def service_env(action_port: int) -> Dict[str, str]:
+    """The environment both services run with."""
+    env = rasa_env()
+    env["BOT_ACTION_PORT"] = str(action_port)
     return env
 
 

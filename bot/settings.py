@@ -83,6 +83,18 @@ class Settings(BaseSettings):
     # Prefix of every Redis key and channel (several deployments may share one Redis).
     redis_prefix: str = Field(default="amberline", regex=r"^[A-Za-z0-9_.-]{1,64}$")
 
+    # Retraining from the editor (bot/retraining/): where models are kept and loaded from, the
+    # training jobs' folders, the generated NLU file of the model that runs (what needs
+    # retraining is compared with it), what training reads (the config, and the folder of
+    # domain.yml and data/), the evaluation set and how much lower top-1 accuracy may be.
+    models_dir: Path = PROJECT_ROOT / "models"
+    training_dir: Path = VAR_DIR / "training"
+    trained_nlu: Path = PROJECT_ROOT / "data" / "nlu" / "kb_questions.yml"
+    training_config: Path = PROJECT_ROOT / "config.yml"
+    training_root: Path = PROJECT_ROOT
+    training_eval_set: Path = PROJECT_ROOT / "eval" / "dev.yml"
+    training_tolerance: float = Field(default=0.01, ge=0, le=1)
+
     class Config:
         env_prefix = "BOT_"
         case_sensitive = False

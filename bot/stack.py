@@ -7,6 +7,7 @@ Used by the end-to-end tests and by ``python -m bot eval``: the same ``python -m
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -48,11 +49,19 @@ class Stack:
         self.action_port = free_port()
         self.web_port = free_port()
         self.token = "e2e-" + uuid.uuid4().hex
+        # Its own models folder (the model linked into it) and training folders, and its own
+        # copy of the generated NLU file the model learned: retraining from its editor changes
+        # these, never the project's.
+        self.models_dir = workdir / "models"
+        self.trained_nlu = workdir / "kb_questions.yml"
         self.env = dict(
             os.environ,
             BOT_DATABASE_URL=self.database_url,
             BOT_RASA_TOKEN=self.token,
             BOT_KB_REFRESH_SECONDS="0.5",
+            BOT_MODELS_DIR=str(self.models_dir),
+            BOT_TRAINING_DIR=str(workdir / "training"),
+            BOT_TRAINED_NLU=str(self.trained_nlu),
             PYTHONPATH=str(PROJECT_ROOT),
         )
         self.env.update(env or {})
@@ -76,6 +85,17 @@ class Stack:
             stdout=subprocess.DEVNULL,
         )
 
+    def served_model(self) -> Path:
+        """The model, as linked into the stack's models folder."""
+        self.models_dir.mkdir(parents=True, exist_ok=True)
+        link = self.models_dir / self.model.name
+        if not link.exists():
+            link.symlink_to(self.model.resolve())
+        generated = PROJECT_ROOT / "data" / "nlu" / "kb_questions.yml"
+        if not self.trained_nlu.exists() and generated.exists():
+            shutil.copyfile(generated, self.trained_nlu)
+        return link
+
     def start(self) -> None:
         log = open(self.log_path, "a")  # noqa: SIM115  (open for the process's life)
         self.process = subprocess.Popen(
@@ -85,7 +105,7 @@ class Stack:
                 "bot",
                 "serve",
                 "--model",
-                str(self.model),
+                str(self.served_model()),
                 "--rasa-port",
                 str(self.rasa_port),
                 "--action-port",

@@ -11,7 +11,8 @@ Every message appended here carries ``metadata.message_id``, a fresh random key:
 channel sends it with the message and the tracker keeps it, so that a customer's chat that
 receives the same message both ways (socket.io and the live stream) shows it once.
 
-``parse`` asks the NLU model what it makes of a text, for the editor's "Try it".
+``parse`` asks the NLU model what it makes of a text, for the editor's "Try it"; ``status`` and
+``load_model`` tell which model runs and swap it (retraining from the editor).
 """
 
 from __future__ import annotations
@@ -181,3 +182,35 @@ class RasaClient:
             return dict(reply.json())
         except (requests.RequestException, ValueError) as error:
             raise RasaUnavailable(f"Rasa server unavailable: {error}") from error
+
+    def status(self, *, timeout: float = 10.0) -> Dict[str, Any]:
+        """The server's ``/status``: ``model_file`` (the file name of the model it runs, absent
+        when none is loaded). Raises RasaUnavailable."""
+        try:
+            reply = self.http.get(
+                f"{self.url}/status", params={"token": self.token}, timeout=timeout
+            )
+            if reply.status_code == 409:  # Rasa's answer when no model is loaded
+                return {}
+            reply.raise_for_status()
+            return dict(reply.json())
+        except (requests.RequestException, ValueError) as error:
+            raise RasaUnavailable(f"Rasa server unavailable: {error}") from error
+
+    def load_model(self, path: str, *, timeout: float = 600.0) -> None:
+        """Load the model file at ``path`` (on the server's machine) in place of the running one
+        (``PUT /model``): conversations go on, kept in the tracker store. Loading takes tens of
+        seconds. Raises RasaUnavailable when the server refuses or does not answer."""
+        try:
+            reply = self.http.put(
+                f"{self.url}/model",
+                params={"token": self.token},
+                json={"model_file": path},
+                timeout=timeout,
+            )
+        except requests.RequestException as error:
+            raise RasaUnavailable(f"Rasa server unavailable: {error}") from error
+        if reply.status_code != 204:
+            raise RasaUnavailable(
+                f"Rasa did not load the model: {reply.status_code} {reply.text[:300]}"
+            )

@@ -30,10 +30,9 @@ from bot.handoff.config import get_config
 from bot.handoff.queue import customer_state, requeue_abandoned_by_agents
 from bot.handoff.rasa_api import RasaClient, RasaUnavailable
 from bot.kb.retrieval import LiveIndex
-from bot.kb.training import GENERATED_NLU
 from bot.settings import Settings, get_settings, rasa_token, web_secret
 from bot.users import User, authenticate
-from bot.web import agent_api, analytics_api, chat, customer_api, editor_api, live
+from bot.web import agent_api, analytics_api, chat, customer_api, editor_api, live, training_api
 from bot.web.auth import current_user, get_session, sign_in, sign_out
 from bot.web.conversation import retry_pending
 
@@ -153,10 +152,11 @@ def create_app(
     settings: Optional[Settings] = None,
     *,
     rasa: Optional[RasaClient] = None,
-    trained_nlu: Path = GENERATED_NLU,
+    trained_nlu: Optional[Path] = None,
 ) -> FastAPI:
     """The web app for ``settings``; ``rasa`` talks to the Rasa server, ``trained_nlu`` is the
-    generated NLU file the current model was trained on (what needs retraining)."""
+    generated NLU file the current model was trained on (what needs retraining; default
+    ``settings.trained_nlu``), which retraining replaces when it loads a new model."""
     settings = settings or get_settings()
 
     @contextlib.asynccontextmanager
@@ -192,7 +192,7 @@ def create_app(
     # Knowledge-base search for agents: lexical and character n-grams (no embedding model in
     # this process), refreshed when the articles change.
     app.state.kb_index = LiveIndex(app.state.engine, use_embeddings=False)
-    app.state.trained_nlu = trained_nlu
+    app.state.trained_nlu = trained_nlu or settings.trained_nlu
     app.add_middleware(
         SessionMiddleware,
         secret_key=web_secret(settings),
@@ -268,6 +268,8 @@ def create_app(
     editor_api.add_error_handlers(app)
     app.include_router(analytics_api.router)
     analytics_api.add_error_handlers(app)
+    app.include_router(training_api.router)
+    training_api.add_error_handlers(app)
     app.include_router(customer_api.router)
     app.include_router(live.router)
     app.include_router(chat.router)
@@ -283,6 +285,10 @@ def create_app(
     @app.get("/editor/analytics", include_in_schema=False)
     def analytics_page() -> FileResponse:
         return FileResponse(STATIC / "analytics.html", media_type="text/html")
+
+    @app.get("/editor/training", include_in_schema=False)
+    def training_page() -> FileResponse:
+        return FileResponse(STATIC / "training.html", media_type="text/html")
 
     @app.get("/editor/markdown.js", include_in_schema=False)
     def markdown_renderer() -> FileResponse:

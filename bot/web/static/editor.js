@@ -4,9 +4,8 @@
 // Every save carries the version the editor loaded (base_version); when somebody saved since,
 // the server refuses it (409) and the page says who and when, keeping the editor's text.
 import { render } from "/editor/markdown.js";
-import { $, api, el, wireSignIn } from "/static/staff.js";
+import { $, EDITOR_ROLES, api, button, el, when, wireSignIn } from "/static/staff.js";
 
-const EDITOR_ROLES = ["editor", "admin"];
 const REASONS = {
   asked_for_person: "the customer asks for a person",
   sensitive_topic: "a sensitive topic",
@@ -16,16 +15,8 @@ const REASONS = {
 const fresh = () => ({ me: null, article: null, isNew: false, searchTimer: null });
 let state = fresh();
 
-function button(text, onClick, label) {
-  const b = el("button", text);
-  b.type = "button";
-  if (label) b.setAttribute("aria-label", label);
-  b.addEventListener("click", onClick);
-  return b;
-}
 
 function announce(text) { $("announce").textContent = text; }
-function when(iso) { return iso ? new Date(iso).toLocaleString() : ""; }
 function percent(confidence) { return `${Math.round(confidence * 100)}%`; }
 
 // As the bot sends an answer (bot/kb/text.py unwrap): hard-wrapped lines joined, paragraphs,

@@ -2,6 +2,7 @@
 // signing in and out. Nothing anybody wrote is ever parsed as HTML.
 
 export const $ = (id) => document.getElementById(id);
+export const EDITOR_ROLES = ["editor", "admin"];
 
 let signedOut = () => {};
 
@@ -36,6 +37,16 @@ export function el(tag, text, className) {
   if (className) node.className = className;
   return node;
 }
+
+export function button(text, onClick, label) {
+  const b = el("button", text);
+  b.type = "button";
+  if (label) b.setAttribute("aria-label", label);
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+export function when(iso) { return iso ? new Date(iso).toLocaleString() : ""; }
 
 // The sign-in form, the sign-out button, and the first look at the session: ``show(me)`` runs
 // with the signed-in user, ``hide()`` when nobody is (or no longer) signed in.

@@ -1,0 +1,503 @@
+"""The training job's process: ``python -m bot.retraining.runner <job id>``, started in the
+background by the web app (``start_process``) with low priority (nice 10).
+
+Stages (``bot.retraining.jobs``):
+1. export: the published articles in the database become ``data/nlu/kb_questions.yml`` (as
+   ``python -m bot kb nlu`` writes it) in the job's folder, beside copies of the config, the
+   domain and the rest of ``data/``; the model is named ``amberline-<fingerprint>`` of that
+   folder, as ``make train`` names it;
+2. train: ``rasa train`` into the job's folder; progress is Rasa's own percentage where it
+   prints one (``Epochs: 45%``), otherwise the component being trained and the time;
+3. evaluate: the current model (the one the Rasa server runs) and the candidate parse every
+   question of the evaluation set (``rasa_ext/parse_texts.py``); the bot's rules decide the
+   answers with the live articles (``bot.retraining.measuring``);
+4. compare: ``bot.retraining.comparing``;
+5. load: the candidate moves to the models folder and the Rasa server loads it (``PUT /model``);
+   the generated NLU file of the running model is replaced by the job's, which clears the
+   articles' "needs retraining" marks. A worse candidate is deleted and the current model kept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any, Callable, Deque, Dict, List, Optional, Sequence
+
+import yaml
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+
+from bot import db
+from bot.errors import BotError
+from bot.handoff.rasa_api import RasaClient, RasaUnavailable
+from bot.kb import training
+from bot.kb.deciding import thresholds_for
+from bot.kb.retrieval import LiveIndex
+from bot.retraining import comparing, jobs, measuring
+from bot.retraining.models import TrainingJob
+from bot.serve import rasa_env
+from bot.settings import PROJECT_ROOT, Settings, get_settings, rasa_token
+from bot.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
+BIN = Path(sys.executable).parent
+NICENESS = 10
+EPOCHS = re.compile(r"Epochs:\s*(\d{1,3})%")
+COMPONENT = re.compile(r"Starting to train component '([^']+)'")
+FINISHED = re.compile(r"(?:Finished training|Restored) component '([^']+)'")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+LOG_LINES = 60
+KEEP_MODELS = 3  # as `make train` keeps
+# Settings the job's process needs as the web app has them (tests give the app their own).
+PASSED_SETTINGS = (
+    "database_url",
+    "rasa_url",
+    "models_dir",
+    "training_dir",
+    "trained_nlu",
+    "training_config",
+    "training_root",
+    "training_eval_set",
+    "training_tolerance",
+    "answer_threshold",
+    "suggest_threshold",
+)
+
+
+class StageFailed(BotError):
+    """A stage could not be done; the message says why, in plain words."""
+
+
+@dataclasses.dataclass
+class Plan:
+    """What a job reads and writes. ``root`` holds ``domain.yml`` and ``data/``."""
+
+    root: Path
+    config: Path
+    eval_set: Path
+    models_dir: Path
+    work_dir: Path
+    trained_nlu: Path
+    tolerance: float
+    rasa: RasaClient
+    settings: Settings
+
+    @classmethod
+    def of(cls, settings: Settings, job_pk: int) -> Plan:
+        return cls(
+            root=settings.training_root,
+            config=settings.training_config,
+            eval_set=settings.training_eval_set,
+            models_dir=settings.models_dir,
+            work_dir=settings.training_dir / f"job-{job_pk}",
+            trained_nlu=settings.trained_nlu,
+            tolerance=settings.training_tolerance,
+            rasa=RasaClient(settings.rasa_url, rasa_token(settings)),
+            settings=settings,
+        )
+
+
+class Job:
+    """The job's row, changed one short transaction at a time."""
+
+    def __init__(self, engine: Engine, pk: int) -> None:
+        self.engine = engine
+        self.pk = pk
+
+    def change(self, action: Callable[[TrainingJob], Any]) -> Any:
+        with db.session_scope(self.engine) as session:
+            job = session.get(TrainingJob, self.pk)
+            if job is None:
+                raise StageFailed(f"training job {self.pk} does not exist")
+            return action(job)
+
+    def beat(self) -> None:
+        with db.session_scope(self.engine) as session:
+            session.execute(
+                update(TrainingJob)
+                .where(TrainingJob.pk == self.pk, TrainingJob.status == "running")
+                .values(heartbeat_at=utcnow())
+            )
+
+
+def run(engine: Engine, pk: int, plan: Plan) -> str:
+    """Run job ``pk`` to its end; returns its status. Every failure ends the job as failed with
+    the reason; the heartbeat tells the web app that the process lives."""
+    job = Job(engine, pk)
+    stop = threading.Event()
+
+    def heartbeat() -> None:
+        while not stop.wait(jobs.HEARTBEAT_SECONDS):
+            try:
+                job.beat()
+            except Exception:  # the next beat tries again; settle() judges a long silence
+                logger.exception("training job %s: heartbeat not written", pk)
+
+    beating = threading.Thread(target=heartbeat, daemon=True)
+    beating.start()
+    try:
+        stages(job, plan)
+    except Exception as error:  # a stage failed: the job says why, nothing is loaded
+        logger.exception("training job %s failed", pk)
+        reason = str(error) if isinstance(error, BotError) else f"unexpected error: {error!r}"
+        job.change(lambda j: jobs.fail(j, reason) if j.status == "running" else None)
+    finally:
+        stop.set()
+        beating.join(timeout=10)
+    return str(job.change(lambda j: j.status))
+
+
+def stages(job: Job, plan: Plan) -> None:
+    job.change(lambda j: jobs.advance(j, "export", detail="exporting the published articles"))
+    current = current_model(plan)
+    fingerprint = export(job.engine, plan)
+    name = f"amberline-{fingerprint}"
+    kept = plan.models_dir / f"{name}.tar.gz"
+    job.change(lambda j: setattr(j, "fingerprint", fingerprint))
+    job.change(lambda j: setattr(j, "current_model", str(current) if current else None))
+
+    job.change(lambda j: jobs.advance(j, "train", detail="starting rasa train"))
+    if kept.exists():
+        candidate = kept
+        job.change(lambda j: jobs.report(j, progress=100, detail=f"{kept.name} exists already"))
+    else:
+        candidate = train(job, plan, name)
+    job.change(lambda j: setattr(j, "candidate_model", str(candidate)))
+
+    if current is not None and current.resolve() == candidate.resolve():
+        job.change(lambda j: jobs.advance(j, "compare"))
+        install_nlu(plan)
+        job.change(
+            lambda j: jobs.finish(
+                j, "kept", reason="the running model was trained on these articles already"
+            )
+        )
+        return
+
+    job.change(lambda j: jobs.advance(j, "evaluate", detail="loading the models"))
+    measures = evaluate(job, plan, current, candidate)
+
+    job.change(lambda j: jobs.advance(j, "compare"))
+    verdict = comparing.compare(
+        measures.get("current"), measures["candidate"], tolerance=plan.tolerance
+    )
+    metrics: Dict[str, Any] = {"comparison": verdict, "eval_set": plan.eval_set.name}
+    for name, measured in measures.items():
+        metrics[name] = {k: v for k, v in measured.items() if k != "results"}
+    job.change(lambda j: setattr(j, "metrics", metrics))
+    if not verdict["not_worse"]:
+        if candidate.parent == plan.work_dir:
+            candidate.unlink(missing_ok=True)  # never loaded, never picked by `make run`
+        reason = "the new model is worse, the current one is kept: " + "; ".join(verdict["reasons"])
+        job.change(lambda j: jobs.finish(j, "kept", reason=reason))
+        return
+
+    job.change(lambda j: jobs.advance(j, "load", detail="loading into the Rasa server"))
+    loaded = install_model(plan, candidate, kept)
+    job.change(lambda j: setattr(j, "candidate_model", str(loaded)))
+    try:
+        plan.rasa.load_model(str(loaded))
+    except RasaUnavailable as error:
+        raise StageFailed(f"the Rasa server did not load the new model: {error}") from error
+    running = running_model_name(plan)
+    if running != loaded.name:
+        raise StageFailed(f"the Rasa server runs {running}, not {loaded.name}")
+    install_nlu(plan)
+    prune_models(plan.models_dir, keep=[loaded, *([current] if current else [])])
+    job.change(lambda j: jobs.finish(j, "loaded"))
+
+
+def current_model(plan: Plan) -> Optional[Path]:
+    """The model file the Rasa server runs (in the models folder), None when it runs none.
+    Raises StageFailed when the server does not answer or its model is not in the folder."""
+    name = running_model_name(plan)
+    if name is None:
+        return None
+    path = plan.models_dir / name
+    if not path.exists():
+        raise StageFailed(
+            f"the Rasa server runs {name}, which is not in {plan.models_dir}: "
+            "nothing to compare the new model with"
+        )
+    return path
+
+
+def running_model_name(plan: Plan) -> Optional[str]:
+    try:
+        status = plan.rasa.status()
+    except RasaUnavailable as error:
+        raise StageFailed(f"the Rasa server is not answering ({error})") from error
+    name = status.get("model_file")
+    return os.path.basename(str(name)) if name else None
+
+
+def export(engine: Engine, plan: Plan) -> str:
+    """The job's training folder: the config as ``config.yml``, the domain, ``data/`` without
+    the articles' sources, and the NLU file of the published articles. Returns its
+    fingerprint (as ``python -m bot fingerprint`` computes it for the project)."""
+    work = plan.work_dir
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    shutil.copyfile(plan.config, work / "config.yml")
+    shutil.copyfile(plan.root / "domain.yml", work / "domain.yml")
+    shutil.copytree(
+        plan.root / "data",
+        work / "data",
+        ignore=lambda folder, names: ["kb"] if Path(folder) == plan.root / "data" else [],
+    )
+    # The fingerprint includes our NLU components' code, read from the project.
+    (work / "rasa_ext").mkdir()
+    shutil.copyfile(PROJECT_ROOT / "rasa_ext" / "nlu.py", work / "rasa_ext" / "nlu.py")
+    with db.session_scope(engine) as session:
+        sources = training.database_sources(session)
+    training.write_nlu(sources, work / "data" / "nlu" / "kb_questions.yml")
+    return training.training_fingerprint(work)
+
+
+def train(job: Job, plan: Plan, name: str) -> Path:
+    """``rasa train`` in the job's folder; the model file. Raises StageFailed."""
+    work = plan.work_dir
+    command = [
+        str(BIN / "rasa"), "train",
+        "--config", str(work / "config.yml"),
+        "--domain", str(work / "domain.yml"),
+        "--data", str(work / "data"),
+        "--out", str(work),
+        "--fixed-model-name", name,
+        "--num-threads", "2",
+    ]  # fmt: skip
+    env = rasa_env()
+    started = time.monotonic()
+    code = follow(
+        job, command, env, cwd=PROJECT_ROOT, watch=training_progress(), log_path=work / "train.log"
+    )
+    seconds = time.monotonic() - started
+    model = work / f"{name}.tar.gz"
+    if code != 0 or not model.exists():
+        raise StageFailed(f"rasa train failed (exit code {code}); see the log")
+    (work / f"{name}.train-seconds").write_text(f"{seconds:.0f}\n")
+    return model
+
+
+def training_progress() -> Callable[[str], Dict[str, Any]]:
+    """A reader of Rasa's output lines: the percentage it prints (``Epochs: 45%``) when it
+    prints one, otherwise which component trains and how many are done."""
+    done: List[str] = []
+
+    def read(line: str) -> Dict[str, Any]:
+        epochs = EPOCHS.search(line)
+        if epochs:
+            return {"progress": float(epochs.group(1))}
+        started = COMPONENT.search(line)
+        if started:
+            return {"detail": f"training {started.group(1)} ({len(done)} parts trained)"}
+        finished = FINISHED.search(line)
+        if finished:
+            done.append(finished.group(1))
+            return {"detail": f"trained {finished.group(1)} ({len(done)} parts trained)"}
+        return {}
+
+    return read
+
+
+def follow(
+    job: Job,
+    command: List[str],
+    env: Dict[str, str],
+    *,
+    cwd: Path,
+    watch: Callable[[str], Dict[str, Any]],
+    log_path: Path,
+) -> int:
+    """Run ``command``, keep the tail of its output in the job (all of it in ``log_path``), and
+    report what ``watch`` reads in it at most once a second. Returns the exit code."""
+    tail: Deque[str] = deque(maxlen=LOG_LINES)
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    assert process.stdout is not None
+    pending: Dict[str, Any] = {}
+    last = 0.0
+    buffer = b""
+    with open(log_path, "ab") as log:
+        while True:
+            chunk = process.stdout.read1(65536)  # type: ignore[attr-defined]
+            if not chunk:
+                break
+            log.write(chunk)
+            buffer += chunk
+            *lines, buffer = re.split(rb"[\r\n]", buffer)
+            for raw in lines:
+                line = ANSI.sub("", raw.decode("utf-8", errors="replace")).rstrip()
+                if not line:
+                    continue
+                if not tail or tail[-1] != line:
+                    tail.append(line)
+                pending.update(watch(line))
+            if time.monotonic() - last >= 1.0:
+                last = time.monotonic()
+                report(job, "\n".join(tail), dict(pending))
+                pending.clear()
+    code = process.wait()
+    report(job, "\n".join(tail), pending)
+    return code
+
+
+def report(job: Job, log: str, found: Dict[str, Any]) -> None:
+    job.change(lambda j: jobs.report(j, log=log, **found))
+
+
+def evaluate(
+    job: Job, plan: Plan, current: Optional[Path], candidate: Path
+) -> Dict[str, Dict[str, Any]]:
+    """Both models' measures on the evaluation set (``current`` absent without one)."""
+    try:
+        question_set = yaml.safe_load(plan.eval_set.read_text(encoding="utf-8")) or {}
+        questions = measuring.questions_of(
+            {
+                "covered": question_set.get("covered") or [],
+                "uncovered": question_set.get("uncovered") or [],
+            }
+        )
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
+        raise StageFailed(f"the evaluation set {plan.eval_set} cannot be read: {error}") from error
+    if not questions:
+        raise StageFailed(f"the evaluation set {plan.eval_set} has no questions")
+    work = plan.work_dir
+    texts = work / "eval-texts.json"
+    texts.write_text(json.dumps([q["text"] for q in questions], ensure_ascii=False))
+    models = {"candidate": candidate, **({"current": current} if current else {})}
+    command = [str(BIN / "python"), "-m", "rasa_ext.parse_texts", "--texts", str(texts)]
+    for name, model in models.items():
+        command += ["--model", str(model), "--out", str(work / f"parses-{name}.json")]
+    env = rasa_env()
+    parsed: List[str] = []
+
+    def watch(line: str) -> Dict[str, Any]:
+        if line.startswith("parsed "):
+            parsed.append(line)
+            return {
+                "progress": 80.0 * len(parsed) / len(models),
+                "detail": f"{len(parsed)} of {len(models)} models asked {len(questions)} "
+                "questions",
+            }
+        return {}
+
+    code = follow(job, command, env, cwd=PROJECT_ROOT, watch=watch, log_path=work / "evaluate.log")
+    if code != 0:
+        raise StageFailed(f"the models could not be evaluated (exit code {code}); see the log")
+    job.change(lambda j: jobs.report(j, progress=80, detail="deciding the answers"))
+    index = LiveIndex(job.engine, use_embeddings=True).index(training.TRAINED_LANGUAGE)
+    thresholds = thresholds_for(plan.settings)
+    measures = {}
+    for name in models:
+        parses = json.loads((work / f"parses-{name}.json").read_text(encoding="utf-8"))
+        measures[name] = measuring.measure(index, questions, parses, thresholds)
+    return measures
+
+
+def install_model(plan: Plan, candidate: Path, target: Path) -> Path:
+    """The candidate in the models folder (where ``make run`` finds it by its name)."""
+    plan.models_dir.mkdir(parents=True, exist_ok=True)
+    if candidate.resolve() != target.resolve():
+        shutil.move(str(candidate), target)
+        timing = candidate.with_name(candidate.name.replace(".tar.gz", ".train-seconds"))
+        if timing.exists():
+            shutil.move(str(timing), target.with_name(timing.name))
+    return target.resolve()
+
+
+def prune_models(models_dir: Path, *, keep: Sequence[Path]) -> List[Path]:
+    """Delete all but the newest ``KEEP_MODELS`` models (as ``make train`` does), never one
+    in ``keep`` (the loaded and the replaced model); returns the deleted."""
+    models = sorted(
+        models_dir.glob("amberline-*.tar.gz"), key=lambda p: p.stat().st_mtime, reverse=True
+    )
+    kept = {p.resolve() for p in keep}
+    deleted = []
+    for model in models[KEEP_MODELS:]:
+        if model.resolve() in kept or model.is_symlink():
+            continue
+        model.unlink()
+        model.with_name(model.name.replace(".tar.gz", ".train-seconds")).unlink(missing_ok=True)
+        deleted.append(model)
+    return deleted
+
+
+def install_nlu(plan: Plan) -> None:
+    """The running model's generated NLU file is now the job's: the marks clear."""
+    source = plan.work_dir / "data" / "nlu" / "kb_questions.yml"
+    plan.trained_nlu.parent.mkdir(parents=True, exist_ok=True)
+    temporary = plan.trained_nlu.with_name(plan.trained_nlu.name + ".tmp")
+    shutil.copyfile(source, temporary)
+    os.replace(temporary, plan.trained_nlu)
+
+
+def child_environment(settings: Settings) -> Dict[str, str]:
+    """The environment of the job's process: the web app's, with the web app's settings."""
+    env = rasa_env()
+    for name in PASSED_SETTINGS:
+        value = getattr(settings, name, None)
+        if value is not None:
+            env[f"BOT_{name.upper()}"] = str(value)
+    env["BOT_RASA_TOKEN"] = rasa_token(settings)
+    return env
+
+
+def start_process(settings: Settings, pk: int) -> subprocess.Popen:
+    """Start job ``pk``'s process in the background, in its own session (it outlives a restart
+    of the web app), its output in the job's folder."""
+    folder = settings.training_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    log = open(folder / f"job-{pk}.out", "ab")  # noqa: SIM115  (the child writes it)
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.retraining.runner", str(pk)],
+            cwd=PROJECT_ROOT,
+            env=child_environment(settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    finally:
+        log.close()
+    # Reap it when it ends, so that an ended job's process is not taken for a live one.
+    threading.Thread(target=process.wait, daemon=True).start()
+    return process
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1 or not args[0].isdigit():
+        print("usage: python -m bot.retraining.runner <job id>", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    os.nice(NICENESS)
+    import bot.models  # noqa: F401  (every table's mapper, for the relationships)
+
+    settings = get_settings()
+    pk = int(args[0])
+    engine = db.make_engine(settings.database_url)
+    status = run(engine, pk, Plan.of(settings, pk))
+    return 0 if status == "finished" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
