@@ -31,6 +31,9 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of Rasa's tracker store; defaults to database_url.",
     )
     kb_dir: Path = PROJECT_ROOT / "data" / "kb"
+    # The Rasa project the story editor reads and writes: domain.yml, config.yml, data/ (training
+    # stories and rules) and tests/conversations/ (test stories), and models/ (what is trained).
+    rasa_project_dir: Path = PROJECT_ROOT
     orders_file: Path = PROJECT_ROOT / "data" / "orders.yml"
     demo_users_file: Path = PROJECT_ROOT / "data" / "demo-users.yml"
     # The demo staff's password; unset: one generated once into var/demo-password.

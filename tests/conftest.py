@@ -78,3 +78,22 @@ def conversations(database_url: str) -> Iterator[Conversations]:
     said = Conversations(database_url)
     yield said
     said.close()
+
+
+@pytest.fixture
+def rasa_project(tmp_path: Path) -> Path:
+    """A copy of the repository's Rasa project (domain, config, stories, rules, hand-written NLU
+    and test stories) that the story editor may write to; the repository stays untouched."""
+    import shutil
+
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("domain.yml", "config.yml"):
+        shutil.copy2(PROJECT_ROOT / name, project / name)
+    for folder in ("data/stories", "data/rules", "data/nlu", "tests/conversations"):
+        shutil.copytree(
+            PROJECT_ROOT / folder,
+            project / folder,
+            ignore=shutil.ignore_patterns("kb_questions.yml", "editor.yml"),
+        )
+    return project

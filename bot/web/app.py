@@ -33,7 +33,7 @@ from bot.kb.retrieval import LiveIndex
 from bot.kb.training import GENERATED_NLU
 from bot.settings import Settings, get_settings, rasa_token, web_secret
 from bot.users import User, authenticate
-from bot.web import agent_api, chat, customer_api, editor_api, live
+from bot.web import agent_api, chat, customer_api, editor_api, live, stories_api
 from bot.web.auth import current_user, get_session, sign_in, sign_out
 from bot.web.conversation import retry_pending
 
@@ -266,6 +266,8 @@ def create_app(
     app.include_router(agent_api.router)
     app.include_router(editor_api.router)
     editor_api.add_error_handlers(app)
+    app.include_router(stories_api.router)
+    stories_api.add_error_handlers(app)
     app.include_router(customer_api.router)
     app.include_router(live.router)
     app.include_router(chat.router)
@@ -277,6 +279,10 @@ def create_app(
     @app.get("/editor", include_in_schema=False)
     def editor() -> FileResponse:
         return FileResponse(STATIC / "editor.html", media_type="text/html")
+
+    @app.get("/editor/stories", include_in_schema=False)
+    def story_editor() -> FileResponse:
+        return FileResponse(STATIC / "stories.html", media_type="text/html")
 
     @app.get("/editor/markdown.js", include_in_schema=False)
     def markdown_renderer() -> FileResponse:

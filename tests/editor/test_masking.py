@@ -1,0 +1,33 @@
+"""Personal data masked out of what customers wrote."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.editor.masking import mask, mask_value
+
+
+@pytest.mark.parametrize(
+    "text, masked",
+    [
+        ("write to ieva.k+shop@example.com please", "write to [email] please"),
+        ("order AM-100482 never came", "order [order number] never came"),
+        ("order am 100482", "order [order number]"),
+        ("my number is 100482", "my number is [order number]"),
+        ("call me on +370 612 34567", "call me on [phone]"),
+        ("tel. (8-5) 212 3456", "tel. [phone]"),
+        ("card 4111 1111 1111 1111 was charged", "card [card number] was charged"),
+        ("card 4111-1111-1111-1111", "card [card number]"),
+        ("I paid 129.99 EUR for 2 items in 14 days", "I paid 129.99 EUR for 2 items in 14 days"),
+        ("Šiauliai, 2024-05-01", "Šiauliai, 2024-05-01"),
+        ("", ""),
+    ],
+)
+def test_personal_data_is_masked_and_the_rest_kept(text: str, masked: str) -> None:
+    assert mask(text) == masked
+
+
+def test_values_are_masked_inside_lists_and_maps_and_numbers_kept() -> None:
+    value = {"to": ["a@b.lt", "x"], "n": 3, "ok": True, "none": None}
+    assert mask_value(value) == {"to": ["[email]", "x"], "n": 3, "ok": True, "none": None}
+    assert mask_value("AM-100482") == "[order number]"
