@@ -109,11 +109,10 @@ def conversation(engine: Engine, conversation_id: str) -> Dict[str, Any]:
         turn = turn_of(row.event)
         if turn is None:
             continue
-        if turn["kind"] == "said":
-            # What the bot said belongs to the action before it, when there is one.
-            bot = next((t for t in reversed(turns) if t["kind"] == "bot"), None)
-            last = turns[-1] if turns else None
-            if turn["author"] == "bot" and bot is not None and last is bot:
+        if turn["kind"] == "said" and turn["author"] == "bot":
+            # What the bot said belongs to its last action since the customer last wrote.
+            bot = next((t for t in reversed(turns) if t["kind"] in ("bot", "customer")), None)
+            if bot is not None and bot["kind"] == "bot":
                 bot["said"].append(turn["text"])
                 continue
         turn["id"] = row.id
