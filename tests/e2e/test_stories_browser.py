@@ -11,6 +11,8 @@ to the repository. Screenshots go to results/screenshots/stories-*.png.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Iterator, List, Tuple
 
@@ -18,6 +20,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from bot import db
+from bot.settings import PROJECT_ROOT
 from bot.users import create_user, find_user
 from tests.e2e.conftest import PASSWORD, screenshot, watch_problems
 
@@ -149,4 +152,41 @@ def test_a_real_conversation_corrected_and_saved_as_a_test_story(
     assert said == [("greet", "hello there"), ("goodbye", "cheers, that's all, write to [email]")]
     done = [e.action_name for e in story.events if isinstance(e, ActionExecuted)]
     assert done == ["utter_greet", "utter_goodbye"]
-    assert not os.path.exists(Path(__file__).parents[2] / "tests/conversations/editor.yml")
+    assert not (PROJECT_ROOT / "tests/conversations/editor.yml").exists()
+
+
+def test_a_conversation_saved_as_it_went_passes_rasa_test_core(
+    page: Tuple[Page, List[str]], stack: Any, sender: str, model: Path, tmp_path: Path
+) -> None:
+    """What the bot did right, saved as a test story, passes ``rasa test core`` with the model
+    the stack runs (as ``make test-stories`` runs the folder)."""
+    p, _ = page
+    stack.say(sender, "hello")
+    stack.say(sender, "bye")
+    p.get_by_label("Conversation id").fill(sender)
+    p.get_by_role("button", name="Find conversations").click()
+    p.locator("#conversations button", has_text=sender).click()
+    expect(p.locator("#conversation-turns li.customer")).to_have_count(2)
+    choose_turns(p, ["greet", "goodbye"], ["utter_greet", "utter_goodbye"])
+    name = f"hello and bye {sender}"
+    p.get_by_label("Name of the story").fill(name)
+    p.get_by_label("a test story").check()
+    p.get_by_role("button", name="Save story").click()
+    expect(p.locator("#saved")).to_be_visible(timeout=TIMEOUT)
+
+    saved = project_of(stack) / "tests/conversations/editor.yml"
+    story = read_back(saved, name)
+    only = tmp_path / "stories"
+    only.mkdir()
+    from rasa.shared.core.training_data.story_writer.yaml_story_writer import YAMLStoryWriter
+
+    YAMLStoryWriter().dump(only / "editor.yml", [story], is_test_story=True)
+    run = subprocess.run(
+        [str(Path(sys.executable).parent / "rasa"), "test", "core", "--model", str(model),
+         "--stories", str(only), "--fail-on-prediction-errors", "--out", str(tmp_path / "out")],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    failed = (tmp_path / "out" / "failed_test_stories.yml").read_text()
+    assert failed.startswith("# None of the test stories failed")

@@ -61,6 +61,9 @@ async function showDesk(me) {
   try { state.words = await api("GET", "/api/editor/stories/vocabulary"); } catch (e) { $("story-count").textContent = e.message; }
   loadStories();
   loadConversations();
+  // A link from elsewhere (the inbox, the agent console) opens one conversation at once.
+  const linked = new URLSearchParams(window.location.search).get("conversation");
+  if (linked) openConversation(linked);
 }
 
 // --- Training stories and rules -----------------------------------------------------------------
