@@ -314,3 +314,40 @@ def test_a_training_story_needs_retraining_a_test_story_does_not(rasa_project: P
         "needs_retraining"
     ]
     assert training.model_is_stale(rasa_project)
+
+
+SAVER = """
+import sys
+from pathlib import Path
+from bot.editor import saving
+project, tag = Path(sys.argv[1]), sys.argv[2]
+for number in range(3):
+    saving.save(project, name=f"{tag} {number}", kind="training", steps=[
+        saving.Step("customer", "bot_challenge"), saving.Step("bot", "utter_iamabot"),
+        saving.Step("customer", "goodbye"), saving.Step("bot", "utter_goodbye")])
+"""
+
+
+def test_two_web_processes_saving_at_once_both_land(rasa_project: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from bot.settings import PROJECT_ROOT
+
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    savers = [
+        subprocess.Popen(
+            [sys.executable, "-c", SAVER, str(rasa_project), tag],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        for tag in ("first", "second")
+    ]
+    for saver in savers:
+        output, _ = saver.communicate(timeout=300)
+        assert saver.returncode == 0, output.decode()[-2000:]
+    names = sorted(s.block_name for s in read_with_rasa(rasa_project / TRAINING))
+    assert names == [f"{tag} {n}" for tag in ("first", "second") for n in range(3)]
