@@ -190,3 +190,21 @@ def test_a_conversation_saved_as_it_went_passes_rasa_test_core(
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     failed = (tmp_path / "out" / "failed_test_stories.yml").read_text()
     assert failed.startswith("# None of the test stories failed")
+
+
+def test_what_customers_wrote_is_shown_as_text(
+    page: Tuple[Page, List[str]], stack: Any, sender: str
+) -> None:
+    """Markup a customer wrote is shown as the characters they typed, never run (a script
+    would open a dialog, which the fixture fails on) and personal data in it is masked."""
+    p, _ = page
+    hostile = f'<img src=x onerror=alert(1)> "{sender}" call +370 612 34567'
+    stack.say(sender, hostile)
+    p.get_by_label("Text the customer wrote").fill(sender)
+    p.get_by_role("button", name="Find conversations").click()
+    found = p.locator("#conversations button", has_text=sender)
+    expect(found).to_contain_text(f'<img src=x onerror=alert(1)> "{sender}" call [phone]')
+    found.click()
+    said = p.locator("#conversation-turns li.customer .said").first
+    expect(said).to_have_text(f'<img src=x onerror=alert(1)> "{sender}" call [phone]')
+    assert p.locator("#conversation-turns img").count() == 0
