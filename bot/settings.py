@@ -118,6 +118,12 @@ class Settings(BaseSettings):
             raise ValueError("must be an http:// or https:// address, e.g. https://chat.example")
         return value
 
+    @validator("rasa_project_dir")
+    def _rasa_project(cls, value: Path) -> Path:  # noqa: N805
+        if not (Path(value) / "domain.yml").is_file():
+            raise ValueError("must be a folder with the Rasa project's domain.yml")
+        return Path(value)
+
     @validator("default_language")
     def _known_language(cls, value: str) -> str:  # noqa: N805
         if value not in SUPPORTED_LANGUAGES:
