@@ -8,6 +8,9 @@
     - ``ArticleNotFound``: no article with that id and language.
     - ``VersionConflict``: the article changed since the version the editor started from.
   - ``OrderLookupError``: an order lookup could not be done (not the same as "no match").
+  - ``StoryError``: a training or test story an editor saves is refused.
+    - ``StoryInvalid``: the story is not valid Rasa data (carries the problems, in plain words).
+    - ``ConversationNotFound``: no conversation with that id in the tracker store.
 
 The web layer turns them into HTTP errors with a clear message; actions catch the ones they expect
 and answer the customer.
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 
 class BotError(Exception):
@@ -75,3 +78,19 @@ class VersionConflict(ArticleError):
             f"article {article_id} is at version {actual}{who}, not {expected}: "
             "somebody else saved it meanwhile"
         )
+
+
+class StoryError(BotError):
+    """A story or rule an editor works on cannot be read or saved."""
+
+
+class StoryInvalid(StoryError):
+    """The story is refused; ``problems`` says why, in plain words, one sentence each."""
+
+    def __init__(self, problems: List[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(" ".join(self.problems))
+
+
+class ConversationNotFound(StoryError):
+    """No conversation with the given id in Rasa's tracker store."""

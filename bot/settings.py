@@ -31,6 +31,9 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of Rasa's tracker store; defaults to database_url.",
     )
     kb_dir: Path = PROJECT_ROOT / "data" / "kb"
+    # The Rasa project the story editor reads and writes: domain.yml, config.yml, data/ (training
+    # stories and rules) and tests/conversations/ (test stories), and models/ (what is trained).
+    rasa_project_dir: Path = PROJECT_ROOT
     orders_file: Path = PROJECT_ROOT / "data" / "orders.yml"
     demo_users_file: Path = PROJECT_ROOT / "data" / "demo-users.yml"
     # The demo staff's password; unset: one generated once into var/demo-password.
@@ -126,6 +129,12 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// address, e.g. https://chat.example")
         return value
+
+    @validator("rasa_project_dir")
+    def _rasa_project(cls, value: Path) -> Path:  # noqa: N805
+        if not (Path(value) / "domain.yml").is_file():
+            raise ValueError("must be a folder with the Rasa project's domain.yml")
+        return Path(value)
 
     @validator("default_language")
     def _known_language(cls, value: str) -> str:  # noqa: N805

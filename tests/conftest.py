@@ -78,3 +78,27 @@ def conversations(database_url: str) -> Iterator[Conversations]:
     said = Conversations(database_url)
     yield said
     said.close()
+
+
+def copy_rasa_project(project: Path) -> Path:
+    """A copy of the repository's Rasa project in ``project`` (domain, config, stories, rules,
+    hand-written NLU and test stories) that the story editor may write to, so that tests never
+    change the repository."""
+    import shutil
+
+    project.mkdir(parents=True, exist_ok=True)
+    for name in ("domain.yml", "config.yml"):
+        shutil.copy2(PROJECT_ROOT / name, project / name)
+    for folder in ("data/stories", "data/rules", "data/nlu", "tests/conversations"):
+        shutil.copytree(
+            PROJECT_ROOT / folder,
+            project / folder,
+            ignore=shutil.ignore_patterns("kb_questions.yml", "editor.yml"),
+        )
+    return project
+
+
+@pytest.fixture
+def rasa_project(tmp_path: Path) -> Path:
+    """The story editor's project: a copy of the repository's (``copy_rasa_project``)."""
+    return copy_rasa_project(tmp_path / "project")

@@ -31,6 +31,7 @@ def test_tracker_url_can_differ(monkeypatch) -> None:
         ("BOT_LIVE_POLL_SECONDS", "0"),
         ("BOT_WIDGET_ORIGINS", "shop.example"),
         ("BOT_WIDGET_SOCKET_URL", "localhost:5005"),
+        ("BOT_RASA_PROJECT_DIR", "/nonexistent/project"),
     ],
 )
 def test_bad_values_fail_with_the_name(monkeypatch, variable: str, value: str) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Tuple
 
 from bot.kb.text import clean_text, fold
-from bot.privacy import mask_personal
+from bot.privacy import mask
 
 MAX_EXAMPLE = 300
 
@@ -45,7 +45,7 @@ def group_unanswered(messages: Iterable[Tuple[str, str]], limit: int = 20) -> Li
     frequent first (ties by wording). Texts are masked (``bot.privacy``) before anything else."""
     topics: Dict[str, Topic] = {}
     for conversation_id, text in messages:
-        masked = mask_personal(readable(text))[:MAX_EXAMPLE]
+        masked = mask(readable(text))[:MAX_EXAMPLE]
         key = fold(masked)
         if not key:
             continue

@@ -182,3 +182,10 @@ def needs_retraining(
         return False
     title, questions = content
     return trained.get(article_id) != frozenset(_key(e) for e in examples_of(title, questions))
+
+
+def model_is_stale(root: Path = PROJECT_ROOT) -> bool:
+    """Whether the training data changed since the newest model was trained: no model in
+    ``root/models`` is named by the fingerprint of what training reads now (``make train`` names
+    it so). Saved stories, like changed question variants, need retraining to be learned."""
+    return not (root / "models" / f"amberline-{training_fingerprint(root)}.tar.gz").exists()

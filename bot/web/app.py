@@ -32,7 +32,16 @@ from bot.handoff.rasa_api import RasaClient, RasaUnavailable
 from bot.kb.retrieval import LiveIndex
 from bot.settings import Settings, get_settings, rasa_token, web_secret
 from bot.users import User, authenticate
-from bot.web import agent_api, analytics_api, chat, customer_api, editor_api, live, training_api
+from bot.web import (
+    agent_api,
+    analytics_api,
+    chat,
+    customer_api,
+    editor_api,
+    live,
+    stories_api,
+    training_api,
+)
 from bot.web.auth import current_user, get_session, sign_in, sign_out
 from bot.web.conversation import retry_pending
 
@@ -270,6 +279,8 @@ def create_app(
     analytics_api.add_error_handlers(app)
     app.include_router(training_api.router)
     training_api.add_error_handlers(app)
+    app.include_router(stories_api.router)
+    stories_api.add_error_handlers(app)
     app.include_router(customer_api.router)
     app.include_router(live.router)
     app.include_router(chat.router)
@@ -289,6 +300,10 @@ def create_app(
     @app.get("/editor/training", include_in_schema=False)
     def training_page() -> FileResponse:
         return FileResponse(STATIC / "training.html", media_type="text/html")
+
+    @app.get("/editor/stories", include_in_schema=False)
+    def story_editor() -> FileResponse:
+        return FileResponse(STATIC / "stories.html", media_type="text/html")
 
     @app.get("/editor/markdown.js", include_in_schema=False)
     def markdown_renderer() -> FileResponse:

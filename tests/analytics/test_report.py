@@ -246,7 +246,7 @@ async def test_the_week_by_hand(talk, engine) -> None:
 
     unanswered = result["unanswered"]
     assert unanswered[0] == {"topic": "Do you sell GIFT wrapping??", "count": 2, "conversations": 2}
-    assert unanswered[1]["topic"] == "call me on [phone], [e-mail]"
+    assert unanswered[1]["topic"] == "call me on [phone], [email]"
 
 
 async def test_a_language_counts_its_own(talk, engine) -> None:

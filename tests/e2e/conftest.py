@@ -18,6 +18,7 @@ from bot.serve import model_for_tests
 from bot.settings import PROJECT_ROOT
 from bot.stack import Stack
 from bot.users import create_user, find_user
+from tests.conftest import copy_rasa_project
 
 PASSWORD = "a long enough password"
 BROWSER_TIMEOUT = 10_000  # ms: the server pushes changes (without its stream, the console polls)
@@ -45,7 +46,12 @@ def always_open_config(folder: Path) -> Path:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory, model: Path) -> Iterator[Stack]:
     folder = tmp_path_factory.mktemp("stack")
-    stack = Stack(folder, model, env={"BOT_HANDOFF_CONFIG": str(always_open_config(folder))})
+    env = {
+        "BOT_HANDOFF_CONFIG": str(always_open_config(folder)),
+        # The story editor writes stories to a copy of the project, never to the repository.
+        "BOT_RASA_PROJECT_DIR": str(copy_rasa_project(folder / "project")),
+    }
+    stack = Stack(folder, model, env=env)
     stack.setup_database()
     stack.start()
     yield stack

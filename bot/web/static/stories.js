@@ -1,0 +1,272 @@
+// Stories and rules for editors: the training stories and rules read as conversations, and real
+// conversations corrected and saved as training or test stories. Every text (what customers
+// wrote, names, responses) is set with textContent: nothing is ever parsed as HTML.
+import { $, EDITOR_ROLES, api, el, when, wireSignIn } from "/static/staff.js";
+
+let state = { me: null, words: null, conversation: null, turns: [], timer: null };
+
+function option(value, text) {
+  const o = el("option", text);
+  o.value = value;
+  return o;
+}
+
+// --- Signing in ---------------------------------------------------------------------------------
+
+function showLogin() {
+  state = { me: null, words: null, conversation: null, turns: [], timer: null };
+  $("login").hidden = false;
+  $("desk").hidden = true;
+  $("me").hidden = true;
+  $("not-editor").hidden = true;
+}
+
+async function showDesk(me) {
+  state.me = me;
+  $("login").hidden = true;
+  $("me").hidden = false;
+  $("me-name").textContent = me.display_name;
+  const editor = (me.roles || []).some((r) => EDITOR_ROLES.includes(r));
+  $("not-editor").hidden = editor;
+  $("desk").hidden = !editor;
+  if (!editor) return;
+  try { state.words = await api("GET", "/api/editor/stories/vocabulary"); } catch (e) { $("story-count").textContent = e.message; }
+  loadStories();
+  loadConversations();
+  // A link from elsewhere (the inbox, the agent console) opens one conversation at once.
+  const linked = new URLSearchParams(window.location.search).get("conversation");
+  if (linked) openConversation(linked);
+}
+
+// --- Training stories and rules -----------------------------------------------------------------
+
+function intentWords(intent) {
+  const example = intent.examples && intent.examples.length ? `, like “${intent.examples.join("”, “")}”` : "";
+  return `${intent.words}${example}`;
+}
+
+function storyTurn(turn) {
+  const li = el("li");
+  if (turn.kind === "customer") {
+    li.className = "customer";
+    li.append(el("span", "Customer", "who"));
+    const intents = turn.intents.map(intentWords).join(" — or — ");
+    li.append(el("span", turn.text ? turn.text : intents, "said"));
+    if (turn.text) li.append(el("span", intents, "intent"));
+    li.append(el("span", `intent: ${turn.intents.map((i) => i.name).join(" or ")}`, "intent"));
+    if (turn.entities.length) li.append(el("span", `with ${turn.entities.map((e) => e.value === null || e.value === undefined ? e.entity : `${e.entity} = ${e.value}`).join(", ")}`, "intent"));
+  } else if (turn.kind === "slot") {
+    li.className = "memory";
+    li.textContent = `The bot remembers ${turn.name} = ${turn.value === null ? "nothing" : turn.value}`;
+  } else if (turn.kind === "form") {
+    li.className = "memory";
+    li.textContent = turn.name ? `The form ${turn.name} runs` : "The form ends";
+  } else {
+    li.className = "bot";
+    li.append(el("span", "Bot", "who"));
+    li.append(el("span", turn.text ? turn.text : turn.words, "said"));
+    li.append(el("span", `${turn.type}: ${turn.name}`, "intent"));
+  }
+  if (turn.condition) {
+    li.classList.add("condition");
+    li.prepend(el("span", "Only when, before:", "intent"));
+  }
+  return li;
+}
+
+function showStory(story) {
+  $("empty").hidden = true;
+  $("correct-view").hidden = true;
+  $("story-view").hidden = false;
+  $("story-name").textContent = story.name;
+  $("story-kind-badge").textContent = story.kind === "rule" ? "Rule: always, whatever came before" : "Story";
+  $("story-file").textContent = story.file;
+  $("story-turns").replaceChildren(...story.turns.map(storyTurn));
+}
+
+async function loadStories() {
+  const params = new URLSearchParams();
+  if ($("story-q").value.trim()) params.set("q", $("story-q").value.trim());
+  if ($("story-kind").value) params.set("kind", $("story-kind").value);
+  try {
+    const found = await api("GET", `/api/editor/stories?${params}`);
+    $("stories").replaceChildren(...found.stories.map((story) => {
+      const li = el("li");
+      const b = el("button");
+      b.type = "button";
+      b.append(el("strong", story.name));
+      b.append(el("span", `${story.kind === "rule" ? "Rule" : "Story"} · ${story.file}`, "item-meta muted"));
+      b.addEventListener("click", () => showStory(story));
+      li.append(b);
+      return li;
+    }));
+    $("story-count").textContent = `${found.stories.length} found`;
+    $("retraining").replaceChildren();
+    if (found.needs_retraining) $("retraining").append(el("span", "Needs retraining: the training data changed since the model was trained", "tag warn"));
+  } catch (e) {
+    $("story-count").textContent = e.message;
+  }
+}
+
+// --- Real conversations -------------------------------------------------------------------------
+
+async function loadConversations() {
+  const params = new URLSearchParams();
+  if ($("conversation-q").value.trim()) params.set("q", $("conversation-q").value.trim());
+  if ($("conversation-id").value.trim()) params.set("id", $("conversation-id").value.trim());
+  try {
+    const found = await api("GET", `/api/editor/conversations?${params}`);
+    $("conversations").replaceChildren(...found.conversations.map((c) => {
+      const li = el("li");
+      const b = el("button");
+      b.type = "button";
+      b.dataset.id = c.conversation_id;
+      b.append(el("strong", c.snippet));
+      b.append(el("span", `${when(c.last_at)} · ${c.messages} message${c.messages === 1 ? "" : "s"} · ${c.conversation_id}`, "item-meta muted"));
+      b.addEventListener("click", () => openConversation(c.conversation_id));
+      li.append(b);
+      return li;
+    }));
+    $("conversation-count").textContent = found.conversations.length ? `${found.conversations.length} found, newest first` : "No conversation found.";
+  } catch (e) {
+    $("conversation-count").textContent = e.message;
+  }
+}
+
+function intentChooser(turn) {
+  const select = el("select");
+  select.setAttribute("aria-label", "What the customer meant");
+  const known = state.words.intents.map((i) => i.name);
+  if (!turn.intent || !known.includes(turn.intent)) select.append(option("", turn.intent ? `${turn.intent} (not in the domain: choose)` : "(not understood: choose)"));
+  for (const intent of state.words.intents) select.append(option(intent.name, `${intent.name}: ${intentWords(intent)}`));
+  select.value = turn.intent && known.includes(turn.intent) ? turn.intent : "";
+  select.addEventListener("change", () => { turn.intent = select.value; });
+  return select;
+}
+
+function actionChooser(turn) {
+  const select = el("select");
+  select.setAttribute("aria-label", "What the bot does next");
+  const known = state.words.actions.map((a) => a.name);
+  if (!known.includes(turn.action)) select.append(option(turn.action, `${turn.action} (not in the domain: choose)`));
+  for (const action of state.words.actions) select.append(option(action.name, `${action.name}: ${action.words}`));
+  select.value = turn.action;
+  select.addEventListener("change", () => { turn.action = select.value; });
+  return select;
+}
+
+function dropButton(turn, li) {
+  const b = el("button", "Drop");
+  b.type = "button";
+  b.className = "secondary";
+  b.addEventListener("click", () => {
+    turn.dropped = !turn.dropped;
+    li.classList.toggle("dropped", turn.dropped);
+    b.textContent = turn.dropped ? "Keep" : "Drop";
+    b.setAttribute("aria-pressed", String(turn.dropped));
+  });
+  b.setAttribute("aria-pressed", "false");
+  return b;
+}
+
+function conversationTurn(turn) {
+  const li = el("li");
+  if (turn.kind === "customer") {
+    li.className = "customer";
+    li.append(el("span", `Customer · ${when(turn.time)}`, "who"));
+    li.append(el("span", turn.text, "said"));
+    const label = el("label", "Meant: ");
+    label.append(intentChooser(turn));
+    const confidence = typeof turn.confidence === "number" ? ` (the bot understood ${turn.original || "nothing"} at ${Math.round(turn.confidence * 100)}%)` : "";
+    li.append(label, el("span", confidence, "intent"));
+    if (turn.entities.length) li.append(el("span", `with ${turn.entities.map((e) => `${e.entity} = ${e.value}`).join(", ")}`, "intent"));
+  } else if (turn.kind === "bot") {
+    li.className = "bot";
+    li.append(el("span", `Bot · ${when(turn.time)}`, "who"));
+    for (const text of turn.said) li.append(el("span", text, "said"));
+    const label = el("label", "Does next: ");
+    label.append(actionChooser(turn));
+    li.append(label);
+  } else if (turn.kind === "said") {
+    li.className = "note";
+    li.textContent = `${turn.author === "agent" ? "A person" : turn.author === "system" ? "The system" : "The bot"} said (not part of a story): ${turn.text}`;
+    return li;
+  } else {
+    li.className = "memory";
+    li.append(el("span", turn.kind === "form" ? (turn.name ? `The form ${turn.name} runs` : "The form ends") : `The bot remembers ${turn.name} = ${turn.value === null ? "nothing" : turn.value}`));
+  }
+  li.append(dropButton(turn, li));
+  return li;
+}
+
+async function openConversation(id) {
+  $("load-error").textContent = "";
+  try {
+    const conversation = await api("GET", `/api/editor/conversations/${encodeURIComponent(id)}`);
+    state.conversation = conversation;
+    state.turns = conversation.turns.map((t) => ({ ...t, original: t.intent, dropped: false }));
+    $("empty").hidden = true;
+    $("story-view").hidden = true;
+    $("correct-view").hidden = false;
+    $("conversation-heading").textContent = `Conversation ${conversation.conversation_id}, ${when(conversation.started_at)}`;
+    $("conversation-turns").replaceChildren(...state.turns.map(conversationTurn));
+    $("problems").hidden = true;
+    $("saved").hidden = true;
+    if (!$("story-title").value) $("story-title").value = `corrected conversation ${conversation.conversation_id.slice(0, 8)}`;
+    for (const b of $("conversations").querySelectorAll("button[data-id]")) b.setAttribute("aria-current", String(b.dataset.id === id));
+  } catch (e) {
+    $("load-error").textContent = e.message;
+  }
+}
+
+function storyTurns(kind) {
+  const turns = [];
+  for (const t of state.turns) {
+    if (t.dropped || t.kind === "said") continue;
+    if (t.kind === "customer") turns.push({ kind: "customer", intent: t.intent || "", text: kind === "test" ? t.message : null, entities: kind === "test" ? [] : t.entities.map((e) => ({ entity: e.entity, value: e.value === null || e.value === undefined ? null : String(e.value) })) });
+    else if (t.kind === "bot") turns.push({ kind: "bot", action: t.action });
+    else turns.push({ kind: t.kind, name: t.name, value: t.value === undefined ? null : t.value });
+  }
+  return turns;
+}
+
+async function saveStory() {
+  $("problems").hidden = true;
+  $("saved").hidden = true;
+  const kind = document.querySelector("input[name=kind]:checked").value;
+  const button = $("save-story");
+  button.disabled = true;
+  $("announce").textContent = "Checking the story with Rasa…";
+  try {
+    const saved = await api("POST", "/api/editor/stories", {
+      name: $("story-title").value,
+      kind,
+      turns: storyTurns(kind),
+      conversation_id: state.conversation.conversation_id,
+    });
+    $("saved-text").textContent = `Saved “${saved.name}” to ${saved.file}.${saved.needs_retraining ? " The bot learns it after retraining." : ""}`;
+    $("saved-yaml").textContent = saved.yaml;
+    $("saved").hidden = false;
+    $("announce").textContent = "Story saved";
+    loadStories();
+  } catch (e) {
+    const listed = e.data && Array.isArray(e.data.problems) ? e.data.problems.map((p) => p.problem) : [];
+    const problems = listed.length ? listed : [e.message];
+    $("problem-list").replaceChildren(...problems.map((p) => el("li", p)));
+    $("problems").hidden = false;
+    $("announce").textContent = "The story was not saved";
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// --- Wiring -------------------------------------------------------------------------------------
+
+document.addEventListener("DOMContentLoaded", async () => {
+  $("story-filters").addEventListener("submit", (event) => { event.preventDefault(); loadStories(); });
+  $("story-kind").addEventListener("change", loadStories);
+  $("story-q").addEventListener("input", () => { clearTimeout(state.timer); state.timer = setTimeout(loadStories, 300); });
+  $("conversation-filters").addEventListener("submit", (event) => { event.preventDefault(); loadConversations(); });
+  $("save-form").addEventListener("submit", (event) => { event.preventDefault(); saveStory(); });
+  wireSignIn(showDesk, showLogin);
+});
