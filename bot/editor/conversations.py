@@ -16,12 +16,12 @@ from typing import Any, Dict, List, Optional
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from bot.privacy import mask, mask_value
 from bot.editor.stories import SKIPPED_ACTIONS
 from bot.errors import ConversationNotFound
 from bot.handoff.context import MAX_TEXT, display_text, event_time
 from bot.kb.text import clean_text
 from bot.live.tracker import EVENTS, has_events_table, read_after
+from bot.privacy import mask, mask_value
 
 MAX_FOUND = 50
 MAX_EVENTS = 2000

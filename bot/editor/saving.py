@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from bot.editor import stories
-from bot.privacy import mask, mask_value
 from bot.errors import StoryInvalid
 from bot.kb.text import clean_text
+from bot.privacy import mask, mask_value
 
 logger = logging.getLogger(__name__)
 
