@@ -8,6 +8,8 @@
     - ``ArticleNotFound``: no article with that id and language.
     - ``VersionConflict``: the article changed since the version the editor started from.
   - ``OrderLookupError``: an order lookup could not be done (not the same as "no match").
+  - ``InboxError``: an editor's action on the inbox cannot be done.
+    - ``AlreadyHandled``: some of the messages were handled meanwhile (carries who and when).
 
 The web layer turns them into HTTP errors with a clear message; actions catch the ones they expect
 and answer the customer.
@@ -75,3 +77,23 @@ class VersionConflict(ArticleError):
             f"article {article_id} is at version {actual}{who}, not {expected}: "
             "somebody else saved it meanwhile"
         )
+
+
+class InboxError(BotError):
+    """An editor's action on the inbox cannot be done (unknown or malformed messages)."""
+
+
+class AlreadyHandled(InboxError):
+    """Some of the messages were handled meanwhile: ``author`` and ``handled_at`` say by whom
+    and when."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        author: Optional[str] = None,
+        handled_at: Optional[dt.datetime] = None,
+    ) -> None:
+        self.author = author
+        self.handled_at = handled_at
+        super().__init__(message)

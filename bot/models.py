@@ -9,6 +9,13 @@ from bot.handoff.models import (  # noqa: F401
     WebhookDelivery,
     WrongAnswerReport,
 )
-from bot.kb.models import Article, ArticleQuestion, ArticleRating, ArticleVersion  # noqa: F401
+from bot.kb.models import (  # noqa: F401
+    Article,
+    ArticleQuestion,
+    ArticleRating,
+    ArticleVersion,
+    InboxAction,
+    InboxHandled,
+)
 from bot.orders.models import Order  # noqa: F401
 from bot.users import User  # noqa: F401

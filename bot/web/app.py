@@ -1,5 +1,5 @@
 """The web app: the demo store page with the customer's widget, the agent console, the article
-editor, their JSON API, sign-in and health.
+editor and its inbox, their JSON API, sign-in and health.
 
 ``create_app(settings)`` builds the app for a given configuration (tests pass their own);
 ``python -m bot serve`` runs it with uvicorn on :8000 beside the Rasa server and the action server.
@@ -33,7 +33,7 @@ from bot.kb.retrieval import LiveIndex
 from bot.kb.training import GENERATED_NLU
 from bot.settings import Settings, get_settings, rasa_token, web_secret
 from bot.users import User, authenticate
-from bot.web import agent_api, chat, customer_api, editor_api, live
+from bot.web import agent_api, chat, customer_api, editor_api, inbox_api, live
 from bot.web.auth import current_user, get_session, sign_in, sign_out
 from bot.web.conversation import retry_pending
 
@@ -266,6 +266,8 @@ def create_app(
     app.include_router(agent_api.router)
     app.include_router(editor_api.router)
     editor_api.add_error_handlers(app)
+    app.include_router(inbox_api.router)
+    inbox_api.add_error_handlers(app)
     app.include_router(customer_api.router)
     app.include_router(live.router)
     app.include_router(chat.router)
@@ -277,6 +279,10 @@ def create_app(
     @app.get("/editor", include_in_schema=False)
     def editor() -> FileResponse:
         return FileResponse(STATIC / "editor.html", media_type="text/html")
+
+    @app.get("/editor/inbox", include_in_schema=False)
+    def editor_inbox() -> FileResponse:
+        return FileResponse(STATIC / "inbox.html", media_type="text/html")
 
     @app.get("/editor/markdown.js", include_in_schema=False)
     def markdown_renderer() -> FileResponse:
