@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.privacy import mask
+from bot.privacy import mask, without_placeholders
 
 
 @pytest.mark.parametrize(
@@ -27,3 +27,8 @@ from bot.privacy import mask
 )
 def test_mask(text: str, masked: str) -> None:
     assert mask(text) == masked
+
+
+def test_without_placeholders() -> None:
+    masked = mask("do you accept bitcoin? I'm a@b.lt, order AM-100482")
+    assert without_placeholders(masked) == "do you accept bitcoin? I'm , order"

@@ -48,9 +48,9 @@ from bot.handoff.context import REASON_WORDS, display_text
 from bot.handoff.models import Handoff, WrongAnswerReport
 from bot.kb.embeddings import SentenceEncoder, default_encoder
 from bot.kb.models import Article, ArticleRating, InboxHandled
-from bot.kb.text import fold
+from bot.kb.text import clean_text, fold
 from bot.live.tracker import EVENTS, has_events_table
-from bot.privacy import mask
+from bot.privacy import mask, without_placeholders
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ class Inbox:
 
 
 def _text(raw: Optional[str]) -> str:
-    return mask(" ".join(str(raw or "").split()))[:MAX_TEXT]
+    return mask(" ".join(clean_text(str(raw or "")).split()))[:MAX_TEXT]
 
 
 def _from_stamp(stamp: Optional[float]) -> dt.datetime:
@@ -330,6 +330,12 @@ def collect(
     return found[:limit], total
 
 
+def meaning(text: str) -> str:
+    """What is encoded of a message: its words without the masks' placeholders (the same
+    words in any case when nothing is left)."""
+    return without_placeholders(text) or text
+
+
 def leaders(vectors: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
     """Greedy leader clustering: for each row (in order) the index of its group's leader row.
     A row joins the most similar leader at ``threshold`` or above, else leads a new group."""
@@ -368,7 +374,7 @@ def group(
         return []
     if encoder is None:
         return [Group(shown[t], list(by_text[t])) for t in texts]
-    vectors = encoder.encode([shown[t] for t in texts])
+    vectors = encoder.encode([meaning(shown[t]) for t in texts])
     lead = leaders(vectors, threshold)
     members: Dict[int, List[int]] = {}
     for i, leader in enumerate(lead):
@@ -430,11 +436,11 @@ class Grouper:
         encoder = self._encoder()
         pending = 0
         if encoder is not None:
-            missing = encoder.missing([item.text for item in items])
+            missing = encoder.missing([meaning(item.text) for item in items])
             if len(missing) > ENCODE_INLINE:
                 self._encode_later(encoder, missing)
                 waiting = set(missing)
-                ready = [item for item in items if item.text not in waiting]
+                ready = [item for item in items if meaning(item.text) not in waiting]
                 pending = len(items) - len(ready)
                 items = ready
         return Inbox(group(items, encoder), total=total, read=len(items) + pending, pending=pending)

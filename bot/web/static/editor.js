@@ -4,9 +4,9 @@
 // Every save carries the version the editor loaded (base_version); when somebody saved since,
 // the server refuses it (409) and the page says who and when, keeping the editor's text.
 import { render } from "/editor/markdown.js";
+import { EDITOR_ROLES, api, button, el, onSignedOut, when } from "/static/editor-common.js";
 
 const $ = (id) => document.getElementById(id);
-const EDITOR_ROLES = ["editor", "admin"];
 const REASONS = {
   asked_for_person: "the customer asks for a person",
   sensitive_topic: "a sensitive topic",
@@ -16,45 +16,7 @@ const REASONS = {
 const fresh = () => ({ me: null, article: null, isNew: false, searchTimer: null });
 let state = fresh();
 
-async function api(method, path, body) {
-  const options = { method, headers: { "Accept": "application/json" }, credentials: "same-origin" };
-  if (body !== undefined) {
-    options.headers["Content-Type"] = "application/json";
-    options.body = JSON.stringify(body);
-  }
-  const response = await fetch(path, options);
-  let data = null;
-  try { data = await response.json(); } catch (e) { data = null; }
-  if (response.status === 401 && path !== "/api/session") showLogin();
-  if (!response.ok) {
-    const detail = data && typeof data.detail === "string" ? data.detail : `error ${response.status}`;
-    const problems = data && data.problems ? data.problems.map((p) => `${p.field}: ${p.problem}`) : [];
-    const unique = problems.filter((p) => !p.endsWith(detail));
-    const error = new Error(unique.length ? `${detail} (${unique.join("; ")})` : detail);
-    error.status = response.status;
-    error.data = data;
-    throw error;
-  }
-  return data;
-}
-
-function el(tag, text, className) {
-  const node = document.createElement(tag);
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  if (className) node.className = className;
-  return node;
-}
-
-function button(text, onClick, label) {
-  const b = el("button", text);
-  b.type = "button";
-  if (label) b.setAttribute("aria-label", label);
-  b.addEventListener("click", onClick);
-  return b;
-}
-
 function announce(text) { $("announce").textContent = text; }
-function when(iso) { return iso ? new Date(iso).toLocaleString() : ""; }
 function percent(confidence) { return `${Math.round(confidence * 100)}%`; }
 
 // As the bot sends an answer (bot/kb/text.py unwrap): hard-wrapped lines joined, paragraphs,
@@ -471,6 +433,7 @@ function renderPreview() {
 // --- Wiring -------------------------------------------------------------------------------------
 
 document.addEventListener("DOMContentLoaded", async () => {
+  onSignedOut(showLogin);
   $("login-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     $("login-error").textContent = "";
