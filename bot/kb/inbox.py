@@ -20,13 +20,18 @@ Grouping: greedy leader clustering on the sentence embeddings the knowledge base
 (``bot.kb.embeddings.default_encoder``, one copy per process, with its vector cache). The
 distinct messages, most frequent first, are taken one by one: a message joins the group whose
 leader (first message) it is most similar to when that cosine similarity is at least
-``THRESHOLD``, else it leads a new group. The threshold was chosen on examples: between
-paraphrases of one question ("can I pay with bitcoin" / "do you accept crypto currency",
-"where is my parcel" / "my package has not arrived") the median similarity is 0.59, between
-messages on different topics the 99th percentile is 0.40 and the highest seen 0.42; at 0.5 no
-two topics merge, and the few paraphrases that fall below it stay in groups of their own (two
-groups an editor handles one after the other, rather than one group that mixes topics). A
-group's label is its most central message (the nearest to the mean of its members).
+``THRESHOLD``, else it leads a new group. The threshold was chosen on examples. Between
+paraphrases of one question ("can I pay with bitcoin" / "pay by bitcoin possible?" 0.83, "my tv
+is broken" / "the television stopped working" 0.79) similarities are high, between different
+topics low (at most 0.42 on our examples of payments, delivery, returns, repairs, people). On
+5,000 real customer messages (BANKING77, 77 fine-grained banking intents; ``make bench-inbox``)
+0.55 agrees best with the intents (adjusted Rand index 0.35; 0.31 at 0.5 and 0.34 at 0.6), with
+68% of messages in a group whose most common intent is theirs (57% at 0.5, 74% at 0.6) and 295
+groups (194, 456): a higher threshold splits one question into many small groups, a lower one
+mixes neighbouring topics. Paraphrases below it ("do you accept crypto currency?", 0.52 from the
+bitcoin question) stay in groups of their own, which the editor handles one after the other. A
+group's label is its most central message (the nearest to the mean of its members). The
+placeholders of masked personal data are left out of what is encoded.
 """
 
 from __future__ import annotations
@@ -55,7 +60,7 @@ from bot.privacy import mask, without_placeholders
 logger = logging.getLogger(__name__)
 
 SOURCES = ("not_understood", "not_helpful", "wrong_answer", "handoff")
-THRESHOLD = 0.5
+THRESHOLD = 0.55
 MAX_ITEMS = 5000  # the newest messages grouped; the count of all is given beside
 ENCODE_INLINE = 200  # new messages encoded during a request (about 5 s); more: in the background
 MAX_TEXT = 500
