@@ -105,6 +105,7 @@ def test_a_question_the_bot_missed_becomes_a_question_variant(stack, signed_in) 
     page.locator("#conversations button").first.click()
     expect(page.locator("#transcript li").first).to_contain_text(QUESTION)
     expect(page.locator("#transcript")).to_contain_text("Bot")
+    screenshot(page, "inbox-group")
 
     page.get_by_label("Article", exact=True).select_option(f"en/{ARTICLE}")
     page.get_by_label("Publish at once").check()
