@@ -212,27 +212,64 @@ def _not_understood(engine: Engine, handled: Set[str], limit: int) -> Tuple[List
     return items, max(int(total) - seen, 0)
 
 
-def _answered_question(engine: Engine, rating: ArticleRating) -> Optional[str]:
-    """The customer's question that the rated article answered (unmasked), from the tracker."""
-    if not has_events_table(engine):
-        return None
-    query = (
-        select(EVENTS.c.id)
-        .where(
-            EVENTS.c.sender_id == rating.conversation_id,
-            EVENTS.c.type_name == "bot",
-            EVENTS.c.data.like('%"kb_answer"%'),
-            EVENTS.c.data.like(f'%"{rating.article_id}"%'),
-            EVENTS.c.timestamp <= rating.created_at.timestamp() + 1,
-        )
-        .order_by(EVENTS.c.id.desc())
-        .limit(1)
-    )
+def _answered_questions(engine: Engine, ratings: Sequence[ArticleRating]) -> Dict[int, str]:
+    """For each rating (by its pk), the customer's question that the rated article answered
+    (unmasked): the last message they typed before the article's last ``kb_answer`` before the
+    rating. Read from the tracker store a few hundred conversations per query."""
+    if not ratings or not has_events_table(engine):
+        return {}
+    said: Dict[str, List[Tuple[int, str, float, Optional[dict]]]] = {}
+    conversations = list({rating.conversation_id for rating in ratings})
     with engine.connect() as connection:
-        answer_id = connection.execute(query).scalar()
-    if answer_id is None:
-        return None
-    return typed_question(engine, rating.conversation_id, answer_id)
+        for start in range(0, len(conversations), IN_CHUNK):
+            rows = connection.execute(
+                select(
+                    EVENTS.c.id,
+                    EVENTS.c.sender_id,
+                    EVENTS.c.type_name,
+                    EVENTS.c.timestamp,
+                    EVENTS.c.data,
+                )
+                .where(
+                    EVENTS.c.sender_id.in_(conversations[start : start + IN_CHUNK]),
+                    EVENTS.c.type_name.in_(("user", "bot")),
+                )
+                .order_by(EVENTS.c.id)
+            )
+            for row in rows:
+                if row.type_name == "bot" and '"kb_answer"' not in (row.data or ""):
+                    continue  # only the answers and what the customer said matter here
+                try:
+                    event = json.loads(row.data or "{}")
+                except ValueError:
+                    continue
+                said.setdefault(row.sender_id, []).append(
+                    (row.id, row.type_name, float(row.timestamp or 0), event)
+                )
+    found: Dict[int, str] = {}
+    for rating in ratings:
+        events = said.get(rating.conversation_id, [])
+        until = rating.created_at.timestamp() + 1
+        answered = None
+        for index, (_, kind, stamp, event) in enumerate(events):
+            if stamp > until:
+                break
+            custom = ((event or {}).get("data") or {}).get("custom") or {}
+            answer = custom.get("kb_answer") if isinstance(custom, dict) else None
+            if (
+                kind == "bot"
+                and isinstance(answer, dict)
+                and answer.get("article_id") == rating.article_id
+            ):
+                answered = index
+        if answered is None:
+            continue
+        for _, kind, _, event in reversed(events[:answered]):
+            text = (event or {}).get("text")
+            if kind == "user" and _typed(text):
+                found[rating.pk] = display_text(text)
+                break
+    return found
 
 
 def _keyed(rows: Iterable, prefix: str, handled: Set[str], limit: int) -> List:
@@ -249,9 +286,11 @@ def _not_helpful(
         select(ArticleRating).where(where).order_by(ArticleRating.pk.desc()).limit(limit + seen)
     ).scalars()
     titles = dict(session.execute(select(Article.article_id, Article.title)).all())
+    chosen = _keyed(ratings, "not_helpful", handled, limit)
+    questions = _answered_questions(engine, chosen)
     items = []
-    for rating in _keyed(ratings, "not_helpful", handled, limit):
-        question = _answered_question(engine, rating)
+    for rating in chosen:
+        question = questions.get(rating.pk)
         items.append(
             Item(
                 key=f"not_helpful:{rating.pk}",
