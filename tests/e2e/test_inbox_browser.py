@@ -135,3 +135,30 @@ def test_a_question_the_bot_missed_becomes_a_question_variant(stack, signed_in) 
             time.sleep(0.3)
     finally:
         roll_back(stack, before)
+
+
+def test_sign_in_on_the_inbox_page_and_agents_are_sent_away(browser, stack, signed_in) -> None:
+    engine = db.make_engine(stack.database_url)
+    with db.session_scope(engine) as session:
+        if find_user(session, "e2e-inbox-agent") is None:
+            create_user(session, username="e2e-inbox-agent", password=PASSWORD, roles=["agent"])
+    engine.dispose()
+    for username, shown, hidden in (
+        (EDITOR, "#inbox-desk", "#not-editor"),
+        ("e2e-inbox-agent", "#not-editor", "#inbox-desk"),
+    ):
+        context = browser.new_context()
+        page = context.new_page()
+        problems = watch_problems(page)
+        page.goto(f"{stack.web_url}/editor/inbox")
+        expect(page.locator("#login")).to_be_visible()
+        page.get_by_label("Username", exact=True).fill(username)
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        expect(page.locator(shown)).to_be_visible()
+        expect(page.locator(hidden)).to_be_hidden()
+        expect(page.locator("#login")).to_be_hidden()
+        page.get_by_role("button", name="Sign out", exact=True).click()
+        expect(page.locator("#login")).to_be_visible()
+        context.close()
+        assert problems == []

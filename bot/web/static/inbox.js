@@ -19,9 +19,11 @@ function announce(text) { $("announce").textContent = text; }
 function plural(n, word) { return `${n.toLocaleString()} ${word}${n === 1 ? "" : "s"}`; }
 
 function showSignedOut() {
-  $("signed-out").hidden = false;
+  $("login").hidden = false;
   $("inbox-desk").hidden = true;
+  $("not-editor").hidden = true;
   $("me").hidden = true;
+  closeGroup();
 }
 
 function sourceBadges(sources) {
@@ -214,6 +216,7 @@ async function loadArticles() {
 }
 
 function showDesk(me) {
+  $("login").hidden = true;
   $("me").hidden = false;
   $("me-name").textContent = me.display_name;
   const editor = (me.roles || []).some((r) => EDITOR_ROLES.includes(r));
@@ -224,6 +227,17 @@ function showDesk(me) {
 
 document.addEventListener("DOMContentLoaded", async () => {
   onSignedOut(showSignedOut);
+  $("login-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    $("login-error").textContent = "";
+    try {
+      const me = await api("POST", "/api/session", { username: $("username").value, password: $("password").value });
+      $("password").value = "";
+      showDesk(me);
+    } catch (e) {
+      $("login-error").textContent = e.message;
+    }
+  });
   $("logout").addEventListener("click", async () => { await api("DELETE", "/api/session"); showSignedOut(); });
   $("f-source").addEventListener("change", () => { state.offset = 0; closeGroup(); loadGroups(); });
   $("refresh").addEventListener("click", loadGroups);
