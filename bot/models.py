@@ -9,7 +9,14 @@ from bot.handoff.models import (  # noqa: F401
     WebhookDelivery,
     WrongAnswerReport,
 )
-from bot.kb.models import Article, ArticleQuestion, ArticleRating, ArticleVersion  # noqa: F401
+from bot.kb.models import (  # noqa: F401
+    Article,
+    ArticleQuestion,
+    ArticleRating,
+    ArticleVersion,
+    InboxAction,
+    InboxHandled,
+)
 from bot.orders.models import Order  # noqa: F401
 from bot.retraining.models import TrainingJob  # noqa: F401
 from bot.users import User  # noqa: F401

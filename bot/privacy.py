@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.orders.lookup import _EMAIL, _ORDER_NUMBER
+from bot.orders.lookup import EMAIL, ORDER_NUMBER
 
 _CARD = re.compile(r"(?<![\w+])(?:\d[ -]?){12,18}\d(?!\w)")
 # Seven digits or more, maybe with +, spaces, dashes, dots and brackets; never a date (2024-05-01).
@@ -21,11 +21,12 @@ _PHONE = re.compile(r"(?<![\w+(])(?!\d{4}-\d\d-\d\d(?!\d))\+?\(?\d(?:[ ().-]{0,2
 
 # Longest first: a card number holds a phone-like run, a phone number an order-like one.
 MASKS = (
-    (_EMAIL, "[email]"),
+    (EMAIL, "[email]"),
     (_CARD, "[card number]"),
     (_PHONE, "[phone]"),
-    (_ORDER_NUMBER, "[order number]"),
+    (ORDER_NUMBER, "[order number]"),
 )
+PLACEHOLDER = re.compile("|".join(re.escape(word) for _, word in MASKS))
 
 
 def mask(text: str) -> str:
@@ -44,3 +45,9 @@ def mask_value(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): mask_value(v) for k, v in value.items()}
     return value
+
+
+def without_placeholders(text: str) -> str:
+    """A masked text without its placeholders: what it means, for comparing meanings (the
+    placeholders would make messages with personal data look alike, and unlike the rest)."""
+    return " ".join(PLACEHOLDER.sub(" ", text).split())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.privacy import mask, mask_value
+from bot.privacy import mask, mask_value, without_placeholders
 
 
 @pytest.mark.parametrize(
@@ -23,6 +23,12 @@ from bot.privacy import mask, mask_value
         ("write to Ann.B+x@example.co.uk please", "write to [email] please"),
         ("call (22) 123-45-67", "call [phone]"),
         ("2 items for 25 EUR", "2 items for 25 EUR"),
+        ("my order am 123456 and 654321", "my order [order number] and [order number]"),
+        ("or 8 (612) 34567 after 5", "or [phone] after 5"),
+        ("tel. +48 601-234-567", "tel. [phone]"),
+        ("paid 120 EUR in 2024 for 2 items", "paid 120 EUR in 2024 for 2 items"),
+        ("postcode LT-01234, flat 12", "postcode LT-01234, flat 12"),
+        ("<script>alert(1)</script>", "<script>alert(1)</script>"),
         ("", ""),
     ],
 )
@@ -34,3 +40,8 @@ def test_values_are_masked_inside_lists_and_maps_and_numbers_kept() -> None:
     value = {"to": ["a@b.lt", "x"], "n": 3, "ok": True, "none": None}
     assert mask_value(value) == {"to": ["[email]", "x"], "n": 3, "ok": True, "none": None}
     assert mask_value("AM-100482") == "[order number]"
+
+
+def test_without_placeholders() -> None:
+    masked = mask("do you accept bitcoin? I'm a@b.lt, order AM-100482")
+    assert without_placeholders(masked) == "do you accept bitcoin? I'm , order"

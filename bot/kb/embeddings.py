@@ -139,6 +139,11 @@ class SentenceEncoder:
         pooled = (x * weights).sum(1) / np.clip(weights.sum(1), 1e-9, None)
         return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
 
+    def missing(self, texts: Sequence[str]) -> List[str]:
+        """The ``texts`` that ``encode`` would have to compute (not in the cache yet)."""
+        with self._lock:
+            return [t for t in dict.fromkeys(texts) if t not in self._cache]
+
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """Unit vectors for ``texts`` (one row each); repeated texts come from a cache."""
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)

@@ -120,6 +120,39 @@ class ArticleRating(Base):
     created_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
 
 
+class InboxAction(Base):
+    """What an editor did with a group of the inbox: added its messages to an article as
+    question variants (``add_to_article``), started a new article from it (``new_article``), or
+    dismissed it (``dismiss``). Never changed or deleted."""
+
+    __tablename__ = "inbox_actions"
+
+    pk = Column(Integer, primary_key=True)
+    action = Column(String(32), nullable=False)
+    author = Column(String(100), nullable=False)
+    label = Column(String(500), nullable=False)  # the group's label as the editor saw it, masked
+    article_id = Column(String(100), nullable=True)
+    language = Column(String(8), nullable=True)
+    questions = Column(JSON, nullable=False, default=list)  # question variants added, masked
+    note = Column(String(500), nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    items = relationship("InboxHandled", back_populates="action_row")
+
+
+class InboxHandled(Base):
+    """One message of the inbox that an action handled (it no longer shows), by its key:
+    ``not_understood:<tracker event id>``, ``not_helpful:<rating>``, ``wrong_answer:<report>``
+    or ``handoff:<handoff>``."""
+
+    __tablename__ = "inbox_handled"
+
+    key = Column(String(64), primary_key=True)
+    action_pk = Column(Integer, ForeignKey("inbox_actions.pk"), nullable=False, index=True)
+
+    action_row = relationship("InboxAction", back_populates="items")
+
+
 def snapshot_fields(article: Article) -> dict:
     """The versioned fields of ``article`` as plain data."""
     return {
@@ -146,6 +179,8 @@ __all__ = [
     "ArticleQuestion",
     "ArticleRating",
     "ArticleVersion",
+    "InboxAction",
+    "InboxHandled",
     "changed_fields",
     "snapshot_fields",
 ]

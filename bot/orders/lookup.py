@@ -20,8 +20,8 @@ from bot.errors import ConfigurationError
 from bot.orders.models import Order
 from bot.timeutil import utcnow
 
-_ORDER_NUMBER = re.compile(r"(?<![\w-])(?:am[\s-]?)?(\d{6})(?!\w)", re.IGNORECASE)
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
+ORDER_NUMBER = re.compile(r"(?<![\w-])(?:am[\s-]?)?(\d{6})(?!\w)", re.IGNORECASE)
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
 
 STATUS_TEXT = {
     "processing": "being prepared in our warehouse",
@@ -39,7 +39,7 @@ def normalize_order_number(text: Optional[str]) -> Optional[str]:
     """'am 100482', 'AM-100482' or '100482' -> 'AM-100482'; None if there is none."""
     if not text:
         return None
-    match = _ORDER_NUMBER.search(str(text))
+    match = ORDER_NUMBER.search(str(text))
     return f"AM-{match.group(1)}" if match else None
 
 
@@ -47,7 +47,7 @@ def normalize_email(text: Optional[str]) -> Optional[str]:
     """The first e-mail address in ``text``, lower-case; None if there is none."""
     if not text:
         return None
-    match = _EMAIL.search(str(text))
+    match = EMAIL.search(str(text))
     return match.group(0).lower() if match else None
 
 

@@ -1,5 +1,5 @@
 """The web app: the demo store page with the customer's widget, the agent console, the article
-editor, their JSON API, sign-in and health.
+editor and its inbox, their JSON API, sign-in and health.
 
 ``create_app(settings)`` builds the app for a given configuration (tests pass their own);
 ``python -m bot serve`` runs it with uvicorn on :8000 beside the Rasa server and the action server.
@@ -38,6 +38,7 @@ from bot.web import (
     chat,
     customer_api,
     editor_api,
+    inbox_api,
     live,
     stories_api,
     training_api,
@@ -281,6 +282,8 @@ def create_app(
     training_api.add_error_handlers(app)
     app.include_router(stories_api.router)
     stories_api.add_error_handlers(app)
+    app.include_router(inbox_api.router)
+    inbox_api.add_error_handlers(app)
     app.include_router(customer_api.router)
     app.include_router(live.router)
     app.include_router(chat.router)
@@ -304,6 +307,10 @@ def create_app(
     @app.get("/editor/stories", include_in_schema=False)
     def story_editor() -> FileResponse:
         return FileResponse(STATIC / "stories.html", media_type="text/html")
+
+    @app.get("/editor/inbox", include_in_schema=False)
+    def editor_inbox() -> FileResponse:
+        return FileResponse(STATIC / "inbox.html", media_type="text/html")
 
     @app.get("/editor/markdown.js", include_in_schema=False)
     def markdown_renderer() -> FileResponse:
