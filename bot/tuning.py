@@ -29,7 +29,7 @@ from bot.kb.answering import (
     understanding_of,
 )
 from bot.kb.embeddings import default_encoder
-from bot.kb.retrieval import KnowledgeIndex, entries_from_articles
+from bot.kb.retrieval import KnowledgeIndex, entries_from_articles, passages_from_articles
 from bot.kb.scope import mentions_other_service, out_of_scope_examples
 from bot.kb.sources import load_sources
 from bot.kb.text import fold
@@ -107,6 +107,7 @@ def collect(url: str, token: str, set_path: Path, kb_dir: Path) -> Dict[str, Any
         entries_from_articles(sources),
         encoder=default_encoder(),
         out_of_scope=out_of_scope_examples("en"),
+        passages=passages_from_articles(sources),
     )
     rows = [(q["text"], q["expected"]) for q in question_set["covered"]]
     rows += [(q["text"], None) for q in question_set["uncovered"]]

@@ -33,13 +33,13 @@ class Outcome(str, enum.Enum):
 class Thresholds:
     """The tuned constants; ``python -m bot tune`` chooses them on eval/dev.yml."""
 
-    answer: float = 0.55  # combined score to answer
-    suggest: float = 0.45  # combined score to offer as a candidate
+    answer: float = 0.45  # combined score to answer
+    suggest: float = 0.35  # combined score to offer as a candidate
     margin: float = 0.02  # lead over the runner-up needed to answer outright
-    model_weight: float = 0.4  # weights of the evidence in the combined score
-    semantic_weight: float = 0.3
-    lexical_weight: float = 0.3
-    out_of_scope_penalty: float = 0.0  # subtracted when the model says "out of scope"
+    model_weight: float = 0.15  # weights of the evidence in the combined score
+    semantic_weight: float = 0.6
+    lexical_weight: float = 0.25
+    out_of_scope_penalty: float = 0.2  # subtracted when the model says "out of scope"
     # Subtracted when the message names another company's shop or service (bot.kb.scope).
     other_service_penalty: float = 0.3
     # A message of one or two words ("delivery") is vague: answer only with a clear lead.
@@ -52,7 +52,7 @@ class Thresholds:
     max_suggestions: int = 3
     # A message this much closer to the out-of-scope examples than to the articles' questions is
     # not answered outright (offered as candidates at most); None: no such gate.
-    scope_gap: Optional[float] = -0.02
+    scope_gap: Optional[float] = -0.08
 
 
 @dataclasses.dataclass(frozen=True)

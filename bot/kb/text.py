@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import List
 
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -46,3 +47,25 @@ def unwrap(markdown: str) -> str:
                 lines.append(line.rstrip())
         out.append("\n".join(lines))
     return "\n\n".join(out)
+
+
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_BLOCK_MARK = re.compile(r"^\s*(?:[-*+]|\d+[.)]|#+|>)\s+")
+_MARKUP = re.compile(r"[*_`|]+")
+
+
+def passages(markdown: str, min_chars: int = 16) -> List[str]:
+    """The paragraphs and list items of a Markdown text as plain text, each one passage.
+
+    Retrieval compares a customer's question with an article's answer passage by passage: a
+    question about one detail ("is the 3-month plan free of interest?") is close in meaning to
+    the sentence that answers it, not to the whole article. Links keep their text; emphasis,
+    headings and list marks go; fragments shorter than ``min_chars`` are left out.
+    """
+    out = []
+    for block in unwrap(markdown).splitlines():
+        text = _BLOCK_MARK.sub("", _LINK.sub(r"\1", block))
+        text = " ".join(_MARKUP.sub("", text).split())
+        if len(text) >= min_chars:
+            out.append(text)
+    return out

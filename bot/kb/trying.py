@@ -23,6 +23,7 @@ from bot.kb.deciding import (
 from bot.kb.editing import Content
 from bot.kb.retrieval import Entry, KnowledgeIndex
 from bot.kb.scope import out_of_scope_examples
+from bot.kb.text import passages
 
 NOT_UNDERSTOOD = "not_understood_twice"
 TOP = 5  # the best-scored articles shown beside the decision
@@ -32,14 +33,17 @@ def with_draft(index: KnowledgeIndex, article_id: str, draft: Content) -> Knowle
     """The index as it would be with ``draft`` published for ``article_id`` (an article for
     agents only is not in it)."""
     entries = [e for e in index.entries if e.article_id != article_id]
+    answer = [p for p in index.passages if p.article_id != article_id]
     if draft.audience == "public":
         entries.append(Entry(article_id, draft.title))
         entries.extend(Entry(article_id, question) for question in draft.questions)
+        answer.extend(Entry(article_id, text) for text in passages(draft.body))
     return KnowledgeIndex(
         entries,
         language=index.language,
         encoder=index.encoder,
         out_of_scope=out_of_scope_examples(index.language),
+        passages=answer,
     )
 
 

@@ -147,3 +147,62 @@ def test_scope_gap_tells_near_topic_questions_from_ours() -> None:
     assert ours is not None and theirs is not None and ours < 0 < theirs
     assert KnowledgeIndex(entries, encoder=default_encoder()).scope_gap("rain") is None
     assert len(out_of_scope_examples("en")) > 200 and out_of_scope_examples("lt") == ()
+
+
+def test_passages_are_the_answers_paragraphs_and_items_in_plain_text() -> None:
+    from bot.kb.text import passages
+
+    body = (
+        "**Returns are free** by parcel locker. See the\n"
+        "[return form](https://amberline.example/returns) for details.\n\n"
+        "How to:\n\n"
+        "1. Start the return in **Account → Orders**.\n"
+        "- Pack the item with all `cables` and manuals.\n\n"
+        "## Large items\n"
+    )
+    assert passages(body) == [
+        "Returns are free by parcel locker. See the return form for details.",
+        "Start the return in Account → Orders.",
+        "Pack the item with all cables and manuals.",
+    ]
+    assert passages("") == [] and passages("<script>x</script>\n\n**") == ["<script>x</script>"]
+
+
+def test_answer_passages_find_an_article_by_a_detail_no_variant_names() -> None:
+    from bot.kb.embeddings import default_encoder
+
+    entries = [
+        Entry("instalments", "Can I buy in instalments?"),
+        Entry("instalments", "pay in monthly parts"),
+        Entry("payment-methods", "Which payment methods do you accept?"),
+        Entry("payment-methods", "can I pay by card"),
+    ]
+    answers = [
+        Entry(
+            "instalments", "A 3-month plan has no interest; longer plans show the interest rate."
+        ),
+        Entry("payment-methods", "We accept Visa, Mastercard, bank links and Google Pay."),
+        Entry("deleted-article", "An answer of an article that is not indexed."),
+    ]
+    question = "is the three month plan free of interest"
+    plain = KnowledgeIndex(entries, encoder=default_encoder())
+    with_answers = KnowledgeIndex(entries, encoder=default_encoder(), passages=answers)
+    assert [p.article_id for p in with_answers.passages] == ["instalments", "payment-methods"]
+    before = plain.signals(question)["semantic"]
+    after = with_answers.signals(question)["semantic"]
+    gain = after["instalments"] - before["instalments"]
+    assert gain > after["payment-methods"] - before["payment-methods"] and gain > 0.05
+    assert with_answers.search(question)[0].article_id == "instalments"
+    # Without embeddings the passages are not used, and lexical scores do not change.
+    assert KnowledgeIndex(entries, passages=answers).signals(question) == KnowledgeIndex(
+        entries
+    ).signals(question)
+
+
+def test_shipped_articles_have_answer_passages(kb_dir) -> None:
+    from bot.kb.retrieval import passages_from_articles
+
+    sources = [s for s in load_sources(kb_dir)[0] if s.language == "en"]
+    found = passages_from_articles(sources)
+    assert {p.article_id for p in found} == {s.article_id for s in sources}
+    assert all("**" not in p.text and "](" not in p.text for p in found)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from bot.kb import editing
@@ -104,3 +106,21 @@ def test_a_handoff_route_hands_off_on_both_sides(index) -> None:
     for side in ("published", "draft"):
         assert result[side]["handoff"] is True
         assert result[side]["handoff_reason"] == "asked_for_person"
+
+
+def test_a_draft_brings_its_own_answer_passages() -> None:
+    published = KnowledgeIndex(
+        ENTRIES, passages=[Entry("gift-cards", "Gift cards are valid for 12 months.")]
+    )
+    draft = editing.content(
+        title="Gift cards",
+        body="A gift card is valid for **24 months**.\n\n- Check the balance in your account.",
+        questions=["do gift cards expire"],
+    )
+    changed = with_draft(published, "gift-cards", draft)
+    assert [p.text for p in changed.passages] == [
+        "A gift card is valid for 24 months.",
+        "Check the balance in your account.",
+    ]
+    hidden = dataclasses.replace(draft, audience="internal")
+    assert with_draft(published, "gift-cards", hidden).passages == []
