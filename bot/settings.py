@@ -94,7 +94,6 @@ class Settings(BaseSettings):
     training_dir: Path = VAR_DIR / "training"
     trained_nlu: Path = PROJECT_ROOT / "data" / "nlu" / "kb_questions.yml"
     training_config: Path = PROJECT_ROOT / "config.yml"
-    training_root: Path = PROJECT_ROOT
     training_eval_set: Path = PROJECT_ROOT / "eval" / "dev.yml"
     training_tolerance: float = Field(default=0.01, ge=0, le=1)
 

@@ -66,7 +66,7 @@ PASSED_SETTINGS = (
     "training_dir",
     "trained_nlu",
     "training_config",
-    "training_root",
+    "rasa_project_dir",
     "training_eval_set",
     "training_tolerance",
     "answer_threshold",
@@ -95,7 +95,7 @@ class Plan:
     @classmethod
     def of(cls, settings: Settings, job_pk: int) -> Plan:
         return cls(
-            root=settings.training_root,
+            root=settings.rasa_project_dir,
             config=settings.training_config,
             eval_set=settings.training_eval_set,
             models_dir=settings.models_dir,

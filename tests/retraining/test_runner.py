@@ -133,7 +133,7 @@ def test_a_job_loads_a_model_that_is_not_worse_and_refuses_a_worse_one(
         training_dir=tmp_path / "training",
         trained_nlu=tmp_path / "trained" / "kb_questions.yml",
         training_config=config,
-        training_root=tmp_path / "project",
+        rasa_project_dir=tmp_path / "project",
         training_eval_set=eval_set,
     )
 
