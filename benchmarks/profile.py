@@ -36,14 +36,31 @@ def read_collapsed(path: Path) -> List[Tuple[List[str], int]]:
     return stacks
 
 
+# Where a thread waits for work: py-spy counts these threads as active (the wait is in C with the
+# GIL released, but not in a state py-spy calls idle), so they would hide the busy time.
+IDLE_LEAVES = (
+    "_worker (concurrent/futures/thread.py:81)",  # a thread pool's worker waiting for a task
+    "serve (sanic/server/runners.py:155)",  # Sanic's event loop waiting in select()
+    "wait (threading.py:",
+    "select (selectors.py:",
+)
+
+
+def is_idle(frames: List[str]) -> bool:
+    return bool(frames) and frames[-1].startswith(IDLE_LEAVES)
+
+
 def hot_spots(
     stacks: List[Tuple[List[str], int]], top: int = 25
 ) -> Tuple[int, List[Tuple[str, int]], List[Tuple[str, int]]]:
-    """Total samples, the most frequent frames anywhere on the stack, and at its top."""
+    """Busy samples (threads waiting for work left out), the most frequent frames anywhere on
+    the stack, and at its top."""
     inclusive: Counter = Counter()
     own: Counter = Counter()
     total = 0
     for frames, count in stacks:
+        if is_idle(frames):
+            continue
         total += count
         for frame in set(frames):
             inclusive[frame] += count
@@ -113,7 +130,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 print(f"{name}: no profile (py-spy needs ptrace permission)")
                 continue
             total, inclusive, own = hot_spots(read_collapsed(out))
-            print(f"\n== {name}: {total} samples; on the stack (inclusive) ==")
+            print(f"\n== {name}: {total} busy samples; on the stack (inclusive) ==")
             for frame, count in inclusive:
                 print(f"{100 * count / total:5.1f}%  {frame}")
             print(f"-- {name}: own time --")
