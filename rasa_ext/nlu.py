@@ -271,6 +271,56 @@ class FeatureScaler:
             parts.append(scipy.sparse.diags(weight / norms) @ matrix)
         return scipy.sparse.hstack(parts).tocsr()
 
+    def split(self, weights: np.ndarray) -> Dict[str, np.ndarray]:
+        """``weights`` (one row per label, columns as ``transform`` joins the blocks) cut into
+        each block's columns, transposed and contiguous, for ``margins``."""
+        parts: Dict[str, np.ndarray] = {}
+        offset = 0
+        for origin in self.origins:
+            width = self.widths[origin]
+            parts[origin] = np.ascontiguousarray(weights[:, offset : offset + width].T)
+            offset += width
+        return parts
+
+    def margins(self, blocks: List[Dict[str, Any]], parts: Dict[str, np.ndarray]) -> np.ndarray:
+        """``transform(blocks) @ weights.T`` block by block (``parts = split(weights)``): the same
+        numbers without joining the blocks into one sparse row, whose scipy overhead made the
+        transform about a sixth of the Rasa server's busy time for one message at a time."""
+        n = len(blocks)
+        labels = next(iter(parts.values())).shape[1] if parts else 0
+        out = np.zeros((n, labels), dtype=np.float64)
+        for origin in self.origins:
+            width = self.widths[origin]
+            if self.sparse[origin]:
+                rows = [
+                    scipy.sparse.csr_matrix(
+                        b[origin] if b.get(origin) is not None else (1, width), dtype=np.float32
+                    )
+                    for b in blocks
+                ]
+                matrix = rows[0] if n == 1 else scipy.sparse.vstack(rows).tocsr()
+                data = np.log1p(np.abs(matrix.data)) * self.idf[origin][matrix.indices]
+                row_of = np.repeat(np.arange(n), np.diff(matrix.indptr))
+                norms = np.sqrt(np.bincount(row_of, weights=data * data, minlength=n))
+                norms[norms == 0] = 1.0
+                scaled = scipy.sparse.csr_matrix(
+                    (data / norms[row_of], matrix.indices, matrix.indptr), shape=(n, width)
+                )
+                out += scaled @ parts[origin]
+            else:
+                dense = np.stack(
+                    [
+                        np.asarray(b[origin], dtype=np.float32).reshape(-1)
+                        if origin in b
+                        else np.zeros(width, dtype=np.float32)
+                        for b in blocks
+                    ]
+                )
+                norms = np.sqrt(np.einsum("ij,ij->i", dense, dense, dtype=np.float64))
+                norms[norms == 0] = 1.0
+                out += (dense * (self.dense_weight / norms)[:, None]) @ parts[origin]
+        return out
+
     def to_json(self) -> Dict[str, Any]:
         return {
             "origins": self.origins,
@@ -336,6 +386,7 @@ class LinearClassifier(GraphComponent, IntentClassifier):
         self.scaler = scaler
         self.coef = coef
         self.intercept = intercept
+        self._coef_parts: Optional[Dict[str, np.ndarray]] = None  # rank's split of coef
         self.responses = responses or {}
 
     @classmethod
@@ -385,6 +436,7 @@ class LinearClassifier(GraphComponent, IntentClassifier):
             coef = np.vstack([-coef, coef])
             intercept = np.concatenate([-intercept, intercept])
         self.labels, self.coef, self.intercept = labels, coef, intercept
+        self._coef_parts = None
         if self.retrieval_intent is not None:
             self.responses = {
                 key: value
@@ -438,8 +490,10 @@ class LinearClassifier(GraphComponent, IntentClassifier):
     def rank(self, messages: Sequence[Message]) -> np.ndarray:
         """Confidences over ``self.labels``, one row per message."""
         assert self.scaler is not None and self.coef is not None and self.intercept is not None
-        features = self.scaler.transform([sentence_blocks(m) for m in messages])
-        margins = np.asarray(features @ self.coef.T) + self.intercept
+        if self._coef_parts is None:
+            self._coef_parts = self.scaler.split(self.coef)
+        blocks = [sentence_blocks(m) for m in messages]
+        margins = self.scaler.margins(blocks, self._coef_parts) + self.intercept
         return softmax(margins, float(self.config["temperature"]))
 
     def process(self, messages: List[Message]) -> List[Message]:

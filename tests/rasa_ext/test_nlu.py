@@ -225,3 +225,36 @@ def test_the_spelling_corrector_learns_its_vocabulary_and_corrects_what_the_mode
     untouched = Message(data={TEXT: "waranty"})
     empty.process([untouched])
     assert untouched.get(TEXT) == "waranty"
+
+
+def test_margins_block_by_block_equal_the_joined_rows_times_the_weights() -> None:
+    """The classifier's fast path (``margins``) gives the numbers of ``transform(...) @ W.T``:
+    sparse count blocks (one row empty, one missing) and a dense block, one message and several."""
+    import scipy.sparse
+
+    from rasa_ext.nlu import FeatureScaler
+
+    rng = np.random.default_rng(7)
+
+    def counts(width: int, filled: int) -> scipy.sparse.coo_matrix:
+        row = np.zeros((1, width), dtype=np.float32)
+        row[0, rng.choice(width, size=filled, replace=False)] = rng.integers(1, 4, size=filled)
+        return scipy.sparse.coo_matrix(row)
+
+    def message(filled: int, with_chars: bool = True) -> dict:
+        blocks = {
+            "words": counts(50, filled),
+            "dense": rng.normal(size=(1, 16)).astype(np.float32),
+        }
+        if with_chars:
+            blocks["chars"] = counts(200, 3 * filled)
+        return blocks
+
+    training = [message(4) for _ in range(30)]
+    scaler = FeatureScaler.fit(training, dense_weight=0.7)
+    weights = rng.normal(size=(5, 50 + 200 + 16)).astype(np.float32)
+    parts = scaler.split(weights)
+    for asked in ([message(3)], [message(0)], [message(2, with_chars=False)],
+                  [message(3), message(0), message(5, with_chars=False)]):  # fmt: skip
+        joined = np.asarray(scaler.transform(asked) @ weights.T)
+        np.testing.assert_allclose(scaler.margins(asked, parts), joined, rtol=1e-5, atol=1e-6)
