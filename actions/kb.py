@@ -94,8 +94,7 @@ def utter_miss(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Event
     if misses >= MISSES_BEFORE_OFFERING_A_PERSON:
         dispatcher.utter_message(response="utter_kb_not_found_again")
     elif (tracker.latest_message.get("intent") or {}).get("name") == "out_of_scope":
-        dispatcher.utter_message(response="utter_out_of_scope")
-        dispatcher.utter_message(response="utter_kb_not_found")
+        dispatcher.utter_message(response="utter_out_of_scope")  # says so and asks to rephrase
     else:
         dispatcher.utter_message(response="utter_kb_not_found")
     dispatcher.utter_message(json_message={"kb_miss": {"count": misses}})
