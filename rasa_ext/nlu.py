@@ -243,33 +243,41 @@ class FeatureScaler:
     def transform(self, blocks: List[Dict[str, Any]]) -> scipy.sparse.csr_matrix:
         parts = []
         for origin in self.origins:
-            width = self.widths[origin]
             if self.sparse[origin]:
-                rows = []
-                for b in blocks:
-                    row = b.get(origin)
-                    if row is None:
-                        row = scipy.sparse.csr_matrix((1, width), dtype=np.float32)
-                    rows.append(scipy.sparse.csr_matrix(row, dtype=np.float32))
-                matrix = scipy.sparse.vstack(rows).tocsr()
+                matrix = self._counts(blocks, origin)
                 matrix.data = np.log1p(np.abs(matrix.data))
                 matrix = matrix.multiply(self.idf[origin].reshape(1, -1)).tocsr()
                 weight = 1.0
             else:
-                dense = np.stack(
-                    [
-                        np.asarray(b[origin], dtype=np.float32).reshape(-1)
-                        if origin in b
-                        else np.zeros(width, dtype=np.float32)
-                        for b in blocks
-                    ]
-                )
-                matrix = scipy.sparse.csr_matrix(dense)
+                matrix = scipy.sparse.csr_matrix(self._dense(blocks, origin))
                 weight = self.dense_weight
             norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).reshape(-1))
             norms[norms == 0] = 1.0
             parts.append(scipy.sparse.diags(weight / norms) @ matrix)
         return scipy.sparse.hstack(parts).tocsr()
+
+    def _counts(self, blocks: List[Dict[str, Any]], origin: str) -> scipy.sparse.csr_matrix:
+        """One sparse row per message of the block ``origin`` (zeros where a message lacks it)."""
+        width = self.widths[origin]
+        rows = [
+            scipy.sparse.csr_matrix(
+                b[origin] if b.get(origin) is not None else (1, width), dtype=np.float32
+            )
+            for b in blocks
+        ]
+        return rows[0] if len(rows) == 1 else scipy.sparse.vstack(rows).tocsr()
+
+    def _dense(self, blocks: List[Dict[str, Any]], origin: str) -> np.ndarray:
+        """One dense row per message of the block ``origin`` (zeros where a message lacks it)."""
+        width = self.widths[origin]
+        return np.stack(
+            [
+                np.asarray(b[origin], dtype=np.float32).reshape(-1)
+                if origin in b
+                else np.zeros(width, dtype=np.float32)
+                for b in blocks
+            ]
+        )
 
     def split(self, weights: np.ndarray) -> Dict[str, np.ndarray]:
         """``weights`` (one row per label, columns as ``transform`` joins the blocks) cut into
@@ -292,13 +300,7 @@ class FeatureScaler:
         for origin in self.origins:
             width = self.widths[origin]
             if self.sparse[origin]:
-                rows = [
-                    scipy.sparse.csr_matrix(
-                        b[origin] if b.get(origin) is not None else (1, width), dtype=np.float32
-                    )
-                    for b in blocks
-                ]
-                matrix = rows[0] if n == 1 else scipy.sparse.vstack(rows).tocsr()
+                matrix = self._counts(blocks, origin)
                 data = np.log1p(np.abs(matrix.data)) * self.idf[origin][matrix.indices]
                 row_of = np.repeat(np.arange(n), np.diff(matrix.indptr))
                 norms = np.sqrt(np.bincount(row_of, weights=data * data, minlength=n))
@@ -308,14 +310,7 @@ class FeatureScaler:
                 )
                 out += scaled @ parts[origin]
             else:
-                dense = np.stack(
-                    [
-                        np.asarray(b[origin], dtype=np.float32).reshape(-1)
-                        if origin in b
-                        else np.zeros(width, dtype=np.float32)
-                        for b in blocks
-                    ]
-                )
+                dense = self._dense(blocks, origin)
                 norms = np.sqrt(np.einsum("ij,ij->i", dense, dense, dtype=np.float64))
                 norms[norms == 0] = 1.0
                 out += (dense * (self.dense_weight / norms)[:, None]) @ parts[origin]

@@ -447,7 +447,6 @@ def transfer(
                 data={"to_agent": colleague.username}, agent_id=colleague.pk,
                 assigned_at=utcnow(),
             )  # fmt: skip
-            state = {"status": "assigned", "agent": colleague.display_name}
             text = f"{me.display_name} has passed your chat to {colleague.display_name}."
         else:
             config = get_config()
@@ -459,7 +458,6 @@ def transfer(
                 session, handoff, "requeue", actor=me, note=body.note,
                 data={"to_team": team.name}, team=team.name, queued_at=utcnow(),
             )  # fmt: skip
-            state = None  # the place and the wait, read once the transfer is committed
             text = f"{me.display_name} has passed your chat to our {team.name} team; please wait."
     except InvalidTransition as error:
         raise conflict(error) from error
@@ -470,8 +468,8 @@ def transfer(
             )
         )
     session.commit()
-    if state is None:
-        state = queue.customer_state(session, handoff, get_config().queue)
+    # As the customer's side sees it now: the new agent, or the place and the wait in the queue.
+    state = queue.customer_state(session, handoff, get_config().queue)
     return {
         "id": handoff.pk,
         "status": handoff.status,

@@ -13,7 +13,7 @@ import contextlib
 import datetime as dt
 import logging
 from pathlib import Path
-from typing import Any, AsyncIterator, Dict, List, Optional
+from typing import Any, AsyncIterator, Callable, Dict, List, Optional
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -158,6 +158,15 @@ async def watch_agents(app: FastAPI, every: float) -> None:
 WIDGET = Path(__file__).resolve().parent / "widget"
 
 
+def static_page(path: Path) -> Callable[[], FileResponse]:
+    """A route that serves one of the staff's HTML pages."""
+
+    def serve() -> FileResponse:
+        return FileResponse(path, media_type="text/html")
+
+    return serve
+
+
 def create_app(
     settings: Optional[Settings] = None,
     *,
@@ -288,29 +297,17 @@ def create_app(
     app.include_router(live.router)
     app.include_router(chat.router)
 
-    @app.get("/agent", include_in_schema=False)
-    def console() -> FileResponse:
-        return FileResponse(STATIC / "agent.html", media_type="text/html")
-
-    @app.get("/editor", include_in_schema=False)
-    def editor() -> FileResponse:
-        return FileResponse(STATIC / "editor.html", media_type="text/html")
-
-    @app.get("/editor/analytics", include_in_schema=False)
-    def analytics_page() -> FileResponse:
-        return FileResponse(STATIC / "analytics.html", media_type="text/html")
-
-    @app.get("/editor/training", include_in_schema=False)
-    def training_page() -> FileResponse:
-        return FileResponse(STATIC / "training.html", media_type="text/html")
-
-    @app.get("/editor/stories", include_in_schema=False)
-    def story_editor() -> FileResponse:
-        return FileResponse(STATIC / "stories.html", media_type="text/html")
-
-    @app.get("/editor/inbox", include_in_schema=False)
-    def editor_inbox() -> FileResponse:
-        return FileResponse(STATIC / "inbox.html", media_type="text/html")
+    # The staff's pages: static HTML, each signing in through the JSON API.
+    pages = {
+        "/agent": "agent.html",
+        "/editor": "editor.html",
+        "/editor/inbox": "inbox.html",
+        "/editor/analytics": "analytics.html",
+        "/editor/training": "training.html",
+        "/editor/stories": "stories.html",
+    }
+    for path, name in pages.items():
+        app.add_api_route(path, static_page(STATIC / name), include_in_schema=False)
 
     @app.get("/editor/markdown.js", include_in_schema=False)
     def markdown_renderer() -> FileResponse:
