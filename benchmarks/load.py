@@ -78,6 +78,7 @@ class Level:
     concurrency: int
     samples: List[Sample] = field(default_factory=list)
     peak_rss_mb: Dict[str, float] = field(default_factory=dict)
+    cpu_seconds: Dict[str, float] = field(default_factory=dict)
 
 
 def pick(scenarios: Sequence[tuple], rng: random.Random) -> List[Any]:
@@ -127,6 +128,14 @@ def summarise(level: Level, window: float) -> Dict[str, Any]:
         "kb_answer_ms_p50": 1000 * percentile(kb, 0.5) if kb else None,
         "kb_answer_ms_p95": 1000 * percentile(kb, 0.95) if kb else None,
         "peak_rss_mb": level.peak_rss_mb,
+        # CPU time of each process over the counted window, per answered message: what a
+        # message costs, whatever else the machine was doing (unlike throughput).
+        "cpu_seconds": {k: round(v, 3) for k, v in level.cpu_seconds.items()},
+        "cpu_ms_per_message": {
+            k: round(1000 * v / len(seconds), 2) for k, v in level.cpu_seconds.items()
+        }
+        if seconds
+        else {},
     }
 
 
@@ -284,6 +293,34 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` so far (all its threads)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rpartition(")")[2].split()  # the name may hold spaces; fields from state on
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(root: int) -> Dict[str, float]:
+    """CPU time by process name (``process_name``) under ``root``, and this load client's."""
+    totals: Dict[str, float] = {"load client": cpu_seconds(os.getpid())}
+    for pid in process_tree(root):
+        name = process_name(pid)
+        totals[name] = totals.get(name, 0.0) + cpu_seconds(pid)
+    return totals
+
+
+async def watch_cpu(root: int, level: Level, counted: float, stop: float) -> None:
+    """The CPU each process spent between ``counted`` and ``stop`` (monotonic times)."""
+    await asyncio.sleep(max(0.0, counted - time.monotonic()))
+    before = tree_cpu_seconds(root)
+    await asyncio.sleep(max(0.0, stop - time.monotonic()))
+    after = tree_cpu_seconds(root)
+    level.cpu_seconds = {k: after[k] - before.get(k, 0.0) for k in after}
+
+
 async def watch_memory(root: int, level: Level, stop: float) -> None:
     while time.monotonic() < stop:
         for pid in process_tree(root):
@@ -321,8 +358,12 @@ async def run_level(
                 customers.append(rest_customer(session, url, scenarios, level, stop, seed))
             else:
                 customers.append(socketio_customer(url, scenarios, level, stop, seed, quiet))
-        await asyncio.gather(watch_memory(root_pid, level, stop), *customers)
-    counted = start + warmup
+        counted = start + warmup
+        await asyncio.gather(
+            watch_memory(root_pid, level, stop),
+            watch_cpu(root_pid, level, counted, stop),
+            *customers,
+        )
     level.samples = [s for s in level.samples if s.started >= counted]
     return summarise(level, duration)
 

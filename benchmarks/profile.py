@@ -75,6 +75,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--duration", type=float, default=20)
+    parser.add_argument(
+        "--gil",
+        action="store_true",
+        help="sample only the thread holding the GIL: Python's CPU time, not waits in C",
+    )
     args = parser.parse_args(argv)
     from bot.serve import model_for_tests
 
@@ -99,7 +104,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                     subprocess.Popen(
                         [args.py_spy, "record", "--pid", str(pid), "--format", "raw",
                          "--duration", str(int(args.duration)), "--rate", "100",
-                         "--output", str(out), "--nonblocking"],
+                         "--output", str(out), "--nonblocking", *(["--gil"] if args.gil else [])],
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                     ),
                 )

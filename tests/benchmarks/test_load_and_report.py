@@ -71,3 +71,18 @@ def test_clinc_summary_chooses_on_validation_and_reports_test() -> None:
     assert summary["validation"]["oos_recall"] == 1.0
     # on test the out-of-scope message is more confident than the threshold: not caught
     assert summary["test"]["oos_recall"] == 0.0 and summary["test"]["in_scope_accuracy"] == 1.0
+
+
+def test_cpu_seconds_counts_this_process_work() -> None:
+    import os
+    import time
+
+    from benchmarks.load import cpu_seconds, tree_cpu_seconds
+
+    before = cpu_seconds(os.getpid())
+    spent = time.process_time()
+    while time.process_time() - spent < 0.3:  # busy: CPU time, not wall time
+        pass
+    assert cpu_seconds(os.getpid()) - before >= 0.2
+    assert cpu_seconds(-1) == 0.0  # a process that is gone counts nothing
+    assert tree_cpu_seconds(os.getpid())["load client"] >= 0.3
