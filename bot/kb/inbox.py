@@ -16,22 +16,35 @@ Four sources, each message keyed by its record (the key marks it handled, ``bot.
 
 Every text is masked (``bot.privacy.mask``) before it leaves this module.
 
-Grouping: greedy leader clustering on the sentence embeddings the knowledge base already uses
-(``bot.kb.embeddings.default_encoder``, one copy per process, with its vector cache). The
-distinct messages, most frequent first, are taken one by one: a message joins the group whose
-leader (first message) it is most similar to when that cosine similarity is at least
-``THRESHOLD``, else it leads a new group. The threshold was chosen on examples. Between
-paraphrases of one question ("can I pay with bitcoin" / "pay by bitcoin possible?" 0.83, "my tv
-is broken" / "the television stopped working" 0.79) similarities are high, between different
-topics low (at most 0.42 on our examples of payments, delivery, returns, repairs, people). On
-5,000 real customer messages (BANKING77, 77 fine-grained banking intents; ``make bench-inbox``)
-0.55 agrees best with the intents (adjusted Rand index 0.35; 0.31 at 0.5 and 0.34 at 0.6), with
-68% of messages in a group whose most common intent is theirs (57% at 0.5, 74% at 0.6) and 295
-groups (194, 456): a higher threshold splits one question into many small groups, a lower one
-mixes neighbouring topics. Paraphrases below it ("do you accept crypto currency?", 0.52 from the
-bitcoin question) stay in groups of their own, which the editor handles one after the other. A
-group's label is its most central message (the nearest to the mean of its members). The
-placeholders of masked personal data are left out of what is encoded.
+One message, one item: a customer's message can be recorded in several places (the bot did not
+understand it, then handed the conversation over with it as the last question; an answer to it was
+rated "didn't help", then an agent reported the answer wrong). Records of the same conversation
+that carry the same message (the same words once masked and folded, ``bot.kb.text.fold``) within
+``SAME_PROBLEM`` of each other are one inbox item with all their reasons (``Item.sources``) and
+all their keys: the group counts it once, each of its reasons counts it once, and acting on it
+handles every record. ``SAME_PROBLEM`` is 24 hours, the product's window for "the same customer
+came back on the same topic" (PRODUCT.md, self-service resolution). The customer's two messages
+before a handoff for "not understood twice" are two items (two messages): the first with its
+reason, the second with both reasons. The counts beyond the newest ``MAX_ITEMS`` records are the
+records' counts, not merged.
+
+Grouping: greedy leader clustering (``bot.kb.grouping``) on the sentence embeddings the
+knowledge base already uses for English (``bot.kb.embeddings.default_encoder``, one copy per
+process, with its vector cache), and on character n-grams for messages in other languages
+(``bot.kb.grouping`` says why and how). The distinct messages, most frequent first, are taken
+one by one: a message joins the group whose leader (first message) it is most similar to when
+that cosine similarity is at least ``THRESHOLD``, else it leads a new group. The threshold was
+chosen on examples. Between paraphrases of one question ("can I pay with bitcoin" / "pay by
+bitcoin possible?" 0.83, "my tv is broken" / "the television stopped working" 0.79) similarities
+are high, between different topics low (at most 0.42 on our examples of payments, delivery,
+returns, repairs, people). On 5,000 real customer messages (BANKING77, 77 fine-grained banking
+intents; ``make bench-inbox``) 0.55 agrees best with the intents (adjusted Rand index 0.35; 0.31
+at 0.5 and 0.34 at 0.6), with 68% of messages in a group whose most common intent is theirs (57%
+at 0.5, 74% at 0.6) and 295 groups (194, 456): a higher threshold splits one question into many
+small groups, a lower one mixes neighbouring topics. Paraphrases below it ("do you accept crypto
+currency?", 0.52 from the bitcoin question) stay in groups of their own, which the editor
+handles one after the other. A group's label is its most central message (the nearest to the
+mean of its members). The placeholders of masked personal data are left out of what is encoded.
 """
 
 from __future__ import annotations
@@ -44,13 +57,13 @@ import logging
 import threading
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
-import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bot.handoff.context import REASON_WORDS, display_text
 from bot.handoff.models import Handoff, WrongAnswerReport
+from bot.kb import grouping
 from bot.kb.embeddings import SentenceEncoder, default_encoder
 from bot.kb.models import Article, ArticleRating, InboxHandled
 from bot.kb.text import clean_text, fold
@@ -60,7 +73,8 @@ from bot.privacy import mask, without_placeholders
 logger = logging.getLogger(__name__)
 
 SOURCES = ("not_understood", "not_helpful", "wrong_answer", "handoff")
-THRESHOLD = 0.55
+THRESHOLD = grouping.THRESHOLD
+SAME_PROBLEM = dt.timedelta(hours=24)  # records of one message this close are one item
 MAX_ITEMS = 5000  # the newest messages grouped; the count of all is given beside
 ENCODE_INLINE = 200  # new messages encoded during a request (about 5 s); more: in the background
 MAX_TEXT = 500
@@ -69,14 +83,25 @@ IN_CHUNK = 500  # ids per "IN (...)" (SQLite allows 999 variables)
 
 @dataclasses.dataclass(frozen=True)
 class Item:
-    """One message of the inbox, its text masked."""
+    """One message of the inbox, its text masked, with the keys of every record of it (the
+    oldest first); ``time`` is the newest record's."""
 
-    key: str
-    source: str
+    keys: Tuple[str, ...]
     conversation_id: str
     text: str
     time: dt.datetime
     article_id: Optional[str] = None
+
+    @property
+    def key(self) -> str:
+        """The item's name: its first record's key."""
+        return self.keys[0]
+
+    @property
+    def sources(self) -> Tuple[str, ...]:
+        """Why the message is in the inbox: each of its records' sources once."""
+        found = {key.split(":", 1)[0] for key in self.keys}
+        return tuple(source for source in SOURCES if source in found)
 
 
 @dataclasses.dataclass
@@ -89,7 +114,7 @@ class Group:
     @property
     def id(self) -> str:
         """Stable while the group has the same messages."""
-        keys = "\n".join(sorted(item.key for item in self.items))
+        keys = "\n".join(sorted(key for item in self.items for key in item.keys))
         return hashlib.blake2b(keys.encode(), digest_size=6).hexdigest()
 
     @property
@@ -97,10 +122,17 @@ class Group:
         return max(item.time for item in self.items)
 
     def sources(self) -> Dict[str, int]:
+        """How many of the group's messages are here for each reason (a message with two
+        reasons counts for both)."""
         counts = {source: 0 for source in SOURCES}
         for item in self.items:
-            counts[item.source] += 1
+            for source in item.sources:
+                counts[source] += 1
         return {source: n for source, n in counts.items() if n}
+
+    def keys(self) -> List[str]:
+        """Every record of every message of the group: what an action on it handles."""
+        return [key for item in self.items for key in item.keys]
 
 
 @dataclasses.dataclass
@@ -202,8 +234,7 @@ def _not_understood(engine: Engine, handled: Set[str], limit: int) -> Tuple[List
             continue
         items.append(
             Item(
-                key=f"not_understood:{row.id}",
-                source="not_understood",
+                keys=(f"not_understood:{row.id}",),
                 conversation_id=row.sender_id,
                 text=_text(display_text(text)),
                 time=_from_stamp(row.timestamp),
@@ -293,8 +324,7 @@ def _not_helpful(
         question = questions.get(rating.pk)
         items.append(
             Item(
-                key=f"not_helpful:{rating.pk}",
-                source="not_helpful",
+                keys=(f"not_helpful:{rating.pk}",),
                 conversation_id=rating.conversation_id,
                 text=_text(question or titles.get(rating.article_id, rating.article_id)),
                 time=rating.created_at,
@@ -316,8 +346,7 @@ def _wrong_answers(session: Session, handled: Set[str], limit: int) -> Tuple[Lis
     ).scalars()
     items = [
         Item(
-            key=f"wrong_answer:{report.pk}",
-            source="wrong_answer",
+            keys=(f"wrong_answer:{report.pk}",),
             conversation_id=report.conversation_id,
             text=_text(report.customer_text or report.bot_text),
             time=report.created_at,
@@ -336,8 +365,7 @@ def _handoffs(session: Session, handled: Set[str], limit: int) -> Tuple[List[Ite
     ).scalars()
     items = [
         Item(
-            key=f"handoff:{handoff.pk}",
-            source="handoff",
+            keys=(f"handoff:{handoff.pk}",),
             conversation_id=handoff.conversation_id,
             text=_text(handoff.last_question or REASON_WORDS.get(handoff.reason, handoff.reason)),
             time=handoff.created_at,
@@ -347,6 +375,32 @@ def _handoffs(session: Session, handled: Set[str], limit: int) -> Tuple[List[Ite
     return items, max(int(total) - seen, 0)
 
 
+def merge(items: Iterable[Item], within: dt.timedelta = SAME_PROBLEM) -> List[Item]:
+    """One item per message: items of the same conversation with the same words (folded)
+    whose times are at most ``within`` apart one after the other become one: the oldest
+    record's text, all their keys (the oldest first), the newest time and the first article
+    named. Newest first."""
+    alike: Dict[Tuple[str, str], List[Item]] = {}
+    for item in items:
+        alike.setdefault((item.conversation_id, fold(item.text) or item.text), []).append(item)
+    runs: List[List[Item]] = []
+    for same in alike.values():
+        same.sort(key=lambda item: (item.time, item.key))
+        runs.append([same[0]])
+        for item in same[1:]:
+            if item.time - runs[-1][-1].time <= within:
+                runs[-1].append(item)
+            else:
+                runs.append([item])
+    merged: List[Item] = []
+    for run in runs:
+        keys = tuple(dict.fromkeys(key for one in run for key in one.keys))
+        article = next((one.article_id for one in run if one.article_id), None)
+        merged.append(dataclasses.replace(run[0], keys=keys, time=run[-1].time, article_id=article))
+    merged.sort(key=lambda item: (item.time, item.key), reverse=True)
+    return merged
+
+
 def collect(
     session: Session,
     tracker_engine: Engine,
@@ -354,8 +408,9 @@ def collect(
     sources: Sequence[str] = SOURCES,
     limit: int = MAX_ITEMS,
 ) -> Tuple[List[Item], int]:
-    """The newest ``limit`` messages not handled yet from ``sources``, newest first, and how
-    many there are in all."""
+    """The newest ``limit`` messages not handled yet from ``sources``, newest first, each
+    once with all its records (``merge``), and how many messages there are in all (records
+    beyond the newest ``limit`` of each source are counted as they are)."""
     handled = handled_keys(session)
     found: List[Item] = []
     total = 0
@@ -370,8 +425,8 @@ def collect(
             items, count = _handoffs(session, handled, limit)
         found.extend(items)
         total += count
-    found.sort(key=lambda item: (item.time, item.key), reverse=True)
-    return found[:limit], total
+    merged = merge(found)
+    return merged[:limit], max(total - (len(found) - len(merged)), len(merged))
 
 
 def meaning(text: str) -> str:
@@ -380,33 +435,14 @@ def meaning(text: str) -> str:
     return without_placeholders(text) or text
 
 
-def leaders(vectors: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
-    """Greedy leader clustering: for each row (in order) the index of its group's leader row.
-    A row joins the most similar leader at ``threshold`` or above, else leads a new group."""
-    count = len(vectors)
-    lead = np.empty(count, dtype=np.int64)
-    matrix = np.empty_like(vectors)
-    rows: List[int] = []
-    for i in range(count):
-        if rows:
-            similarity = matrix[: len(rows)] @ vectors[i]
-            best = int(np.argmax(similarity))
-            if similarity[best] >= threshold:
-                lead[i] = rows[best]
-                continue
-        matrix[len(rows)] = vectors[i]
-        rows.append(i)
-        lead[i] = i
-    return lead
-
-
 def group(
     items: Sequence[Item],
     encoder: Optional[SentenceEncoder],
     threshold: float = THRESHOLD,
 ) -> List[Group]:
-    """``items`` grouped by meaning (by the same words only, without an encoder), the largest
-    group first (the newest first among equals)."""
+    """``items`` grouped by meaning (``bot.kb.grouping``: English by the sentence encoder at
+    ``threshold``, other languages, and all without an encoder, by character n-grams), the
+    largest group first (the newest first among equals)."""
     by_text: Dict[str, List[Item]] = {}
     shown: Dict[str, str] = {}
     for item in items:
@@ -416,18 +452,10 @@ def group(
     texts = sorted(by_text, key=lambda t: (-len(by_text[t]), -by_text[t][0].time.timestamp()))
     if not texts:
         return []
-    if encoder is None:
-        return [Group(shown[t], list(by_text[t])) for t in texts]
-    vectors = encoder.encode([meaning(shown[t]) for t in texts])
-    lead = leaders(vectors, threshold)
-    members: Dict[int, List[int]] = {}
-    for i, leader in enumerate(lead):
-        members.setdefault(int(leader), []).append(i)
+    weights = [len(by_text[t]) for t in texts]
+    found = grouping.clusters([meaning(shown[t]) for t in texts], weights, encoder, threshold)
     groups = []
-    for indexes in members.values():
-        weights = np.array([len(by_text[texts[i]]) for i in indexes], dtype=np.float32)
-        centre = (vectors[indexes] * weights[:, None]).sum(0)
-        central = indexes[int(np.argmax(vectors[indexes] @ centre))]
+    for indexes, central in found:
         grouped = [item for i in indexes for item in by_text[texts[i]]]
         grouped.sort(key=lambda item: (item.time, item.key), reverse=True)
         groups.append(Group(shown[texts[central]], grouped))
@@ -486,7 +514,8 @@ class Grouper:
         encoder = self._encoder()
         pending = 0
         if encoder is not None:
-            missing = encoder.missing([meaning(item.text) for item in items])
+            said = [meaning(item.text) for item in items]
+            missing = encoder.missing([text for text in said if grouping.is_english(text)])
             if len(missing) > self.inline:
                 self._encode_later(encoder, missing)
                 waiting = set(missing)

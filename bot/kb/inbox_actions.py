@@ -23,14 +23,15 @@ from sqlalchemy.orm import Session
 
 from bot.errors import AlreadyHandled, ArticleInvalid, InboxError
 from bot.handoff.models import Handoff, WrongAnswerReport
-from bot.kb import editing, repository
+from bot.kb import editing, inbox, repository
 from bot.kb.models import ArticleRating, InboxAction, InboxHandled
 from bot.kb.text import fold
 from bot.live import tracker
 from bot.privacy import mask
 
 KEY = re.compile(r"^(not_understood|not_helpful|wrong_answer|handoff):([1-9][0-9]{0,17})$")
-MAX_KEYS = 5000
+# Every record a grouping can read: a group's messages may each have several (bot.kb.inbox).
+MAX_KEYS = len(inbox.SOURCES) * inbox.MAX_ITEMS
 MAX_LABEL = 500
 ACTIONS = ("add_to_article", "new_article", "dismiss")
 MAX_REPLY_LOOKUPS = 20  # conversations read for an agent's reply
@@ -43,7 +44,7 @@ def check_keys(keys: Sequence[str]) -> List[str]:
     if not unique:
         raise InboxError("choose the messages first: none were given")
     if len(unique) > MAX_KEYS:
-        raise InboxError(f"at most {MAX_KEYS:,} messages at once")
+        raise InboxError(f"at most {MAX_KEYS:,} records at once")
     for key in unique:
         if not isinstance(key, str) or not KEY.match(key):
             raise InboxError(f"not a message of the inbox: {str(key)[:80]!r}")

@@ -100,15 +100,16 @@ def grouper(request: Request) -> inbox.Grouper:
 
 
 def group_json(group: inbox.Group) -> Dict[str, Any]:
-    """A group as the page shows it: label, count, sources, newest time, its distinct messages
-    (with counts), the conversations it came from, and every message's key (for actions)."""
+    """A group as the page shows it: label, count (of messages: a message recorded in several
+    places is one, with all its reasons), sources (messages per reason), newest time, its
+    distinct messages (with counts), the conversations it came from, and the keys of every
+    record of its messages (for actions)."""
     distinct: Dict[str, Dict[str, Any]] = {}
     conversations: Dict[str, str] = {}
     for item in group.items:
         entry = distinct.setdefault(item.text, {"text": item.text, "count": 0, "sources": []})
         entry["count"] += 1
-        if item.source not in entry["sources"]:
-            entry["sources"].append(item.source)
+        entry["sources"] += [s for s in item.sources if s not in entry["sources"]]
         conversations.setdefault(item.conversation_id, item.time.isoformat())
     articles = sorted({item.article_id for item in group.items if item.article_id})
     return {
@@ -125,7 +126,7 @@ def group_json(group: inbox.Group) -> Dict[str, Any]:
         ],
         "conversation_count": len(conversations),
         "articles": articles,
-        "items": [item.key for item in group.items],
+        "items": group.keys(),
     }
 
 

@@ -9,12 +9,13 @@ import datetime as dt
 import numpy as np
 import pytest
 from rasa.shared.core.events import BotUttered, UserUttered
+from scipy import sparse
 
 from bot import db
 from bot.errors import AlreadyHandled, ArticleInvalid, InboxError
 from bot.handoff.models import WrongAnswerReport
 from bot.handoff.queue import request_handoff
-from bot.kb import editing, inbox, inbox_actions, repository
+from bot.kb import editing, grouping, inbox, inbox_actions, repository
 from bot.kb.embeddings import SentenceEncoder, default_encoder, model_dir
 from bot.kb.inbox import Item
 from bot.kb.models import ArticleRating, InboxAction
@@ -22,8 +23,9 @@ from bot.kb.models import ArticleRating, InboxAction
 NOW = dt.datetime(2026, 11, 23, 12, tzinfo=dt.timezone.utc)
 
 
-def item(key: str, text: str, minutes: int = 0, source: str = "handoff") -> Item:
-    return Item(key, source, f"c-{key}", text, NOW + dt.timedelta(minutes=minutes))
+def item(key: str, text: str, minutes: int = 0, conversation_id: str = "") -> Item:
+    when = NOW + dt.timedelta(minutes=minutes)
+    return Item((key,), conversation_id or f"c-{key}", text, when)
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +39,9 @@ def encoder():
 def test_leader_clustering_joins_what_is_close_to_a_leader() -> None:
     vectors = np.array([[1, 0], [0.8, 0.6], [0, 1], [0.6, 0.8]], dtype=np.float32)
     # 1 is 0.8 from leader 0: joins; 2 is 0 from 0: leads; 3 is 0.8 from 2 (0.6 from 0): joins 2.
-    assert inbox.leaders(vectors, 0.5).tolist() == [0, 0, 2, 2]
-    assert inbox.leaders(vectors, 0.99).tolist() == [0, 1, 2, 3]
+    assert grouping.leaders(vectors, 0.5).tolist() == [0, 0, 2, 2]
+    assert grouping.leaders(vectors, 0.99).tolist() == [0, 1, 2, 3]
+    assert grouping.leaders(sparse.csr_matrix(vectors), 0.5).tolist() == [0, 0, 2, 2]
 
 
 def test_grouping_by_meaning(encoder) -> None:
@@ -118,11 +121,14 @@ async def test_collects_every_source_masked(session, engine, conversations, arti
     session.flush()
 
     items, total = inbox.collect(session, engine)
-    found = {i.source: i for i in items}
-    assert total == 5 and len(items) == 5
-    misses = [i for i in items if i.source == "not_understood"]
-    # The click on "none of these" counts as a miss of the question typed before it.
-    assert [i.text for i in misses] == ["can I pay with bitcoin, mail me at [email]"] * 2
+    found = {i.sources: i for i in items}
+    assert total == 4 and len(items) == 4
+    # The click on "none of these" is a second miss of the question typed before it: one
+    # message, with both records.
+    misses = found[("not_understood",)]
+    assert misses.text == "can I pay with bitcoin, mail me at [email]"
+    assert [k.split(":")[0] for k in misses.keys] == ["not_understood"] * 2
+    found = {i.sources[0]: i for i in items}
     assert found["not_helpful"].text == "how do I pay in instalments"
     assert found["not_helpful"].article_id == "payment-methods"
     assert found["handoff"].text == "order [order number] never came"
@@ -202,6 +208,65 @@ async def test_new_article_prefilled_with_the_agents_reply(session, engine, conv
     created = repository.get_article(session, "gift-wrapping", "en")
     assert created.status == "draft" and created.question_texts == ["do you sell gift wrapping"]
     assert inbox.collect(session, engine) == ([], 0)
+
+
+def test_records_of_one_message_are_one_item() -> None:
+    """Same conversation, same words (folded), records at most a day apart one after the
+    other: one item with every key, the oldest first, the newest time and the article."""
+    said = "Do you sell gift wrapping?"
+    records = [
+        Item(("not_understood:7",), "c1", said, NOW),
+        Item(("handoff:3",), "c1", "do you sell gift wrapping", NOW + dt.timedelta(seconds=2)),
+        Item(("not_helpful:4",), "c1", said, NOW + dt.timedelta(hours=20), "gift-cards"),
+        Item(("wrong_answer:5",), "c1", said, NOW + dt.timedelta(hours=45)),  # 25 h later
+        Item(("handoff:6",), "c2", said, NOW),  # another conversation
+        Item(("handoff:8",), "c1", "gift wrap?", NOW),  # other words
+    ]
+    merged = inbox.merge(records)
+    assert [m.keys for m in merged] == [
+        ("wrong_answer:5",),
+        ("not_understood:7", "handoff:3", "not_helpful:4"),
+        ("handoff:8",),
+        ("handoff:6",),
+    ]
+    first = merged[1]
+    assert first.sources == ("not_understood", "not_helpful", "handoff")
+    assert first.time == NOW + dt.timedelta(hours=20) and first.article_id == "gift-cards"
+    assert first.key == "not_understood:7"
+    groups = inbox.group(merged, None)
+    assert sum(len(g.items) for g in groups) == 4
+    (wrapping,) = [g for g in groups if len(g.items) == 3]  # both conversations' words
+    assert wrapping.sources() == {
+        "not_understood": 1, "not_helpful": 1, "wrong_answer": 1, "handoff": 2,
+    }  # fmt: skip
+    assert len(wrapping.keys()) == 5
+
+
+async def test_a_handoff_after_two_misses_is_one_item_per_message(
+    session, engine, conversations
+) -> None:
+    """The bot did not understand twice, then handed over with the second question: two
+    messages, the second with both reasons; handling it handles both records."""
+    await miss(conversations, "c-twice", "do you sell gift wrapping")
+    await miss(conversations, "c-twice", "Gift wrap for a present?")
+    handoff, _ = request_handoff(
+        session, conversation_id="c-twice", reason="not_understood_twice", language="en",
+        channel="rest", last_question="gift wrap for a present", context={},
+    )  # fmt: skip
+    session.flush()
+    items, total = inbox.collect(session, engine)
+    assert total == 2 and len(items) == 2
+    first, second = sorted(items, key=lambda i: i.time)
+    assert first.text == "do you sell gift wrapping" and first.sources == ("not_understood",)
+    assert second.text == "Gift wrap for a present?"
+    assert second.sources == ("not_understood", "handoff")
+    assert second.keys[-1] == f"handoff:{handoff.pk}"
+    assert sum(g.sources().get("handoff", 0) for g in inbox.group(items, None)) == 1
+
+    inbox_actions.dismiss(session, engine, keys=list(second.keys), author="edita", label="x")
+    left, total = inbox.collect(session, engine)
+    assert [i.keys for i in left] == [first.keys] and total == 1
+    assert inbox.collect(session, engine, sources=["handoff"]) == ([], 0)
 
 
 @pytest.mark.parametrize(
