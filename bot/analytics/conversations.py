@@ -24,6 +24,7 @@ from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql import Select
 
 from bot.live.tracker import EVENTS, has_events_table
 
@@ -155,14 +156,10 @@ def sessions_of(conversation_id: str, rows: Iterable[Tuple[str, Any, Any]]) -> L
     return found
 
 
-def read_conversations(
-    engine: Engine, since: dt.datetime, until: dt.datetime
-) -> List[Conversation]:
-    """Every conversation with events between ``since`` and ``until`` (a bounded window: the
-    caller chooses it), grouped by conversation id, oldest first within an id."""
-    if not has_events_table(engine):
-        return []
-    query = (
+def read_query(since: dt.datetime, until: dt.datetime) -> Select:
+    """The tracker rows analytics reads for a period, by conversation id then in order; by
+    time, through the index ``bot.live.tracker.ensure_indexes`` adds to Rasa's table."""
+    return (
         select(EVENTS.c.sender_id, EVENTS.c.type_name, EVENTS.c.timestamp, EVENTS.c.data)
         .where(
             EVENTS.c.timestamp >= since.timestamp(),
@@ -171,6 +168,16 @@ def read_conversations(
         )
         .order_by(EVENTS.c.sender_id, EVENTS.c.id)
     )
+
+
+def read_conversations(
+    engine: Engine, since: dt.datetime, until: dt.datetime
+) -> List[Conversation]:
+    """Every conversation with events between ``since`` and ``until`` (a bounded window: the
+    caller chooses it), grouped by conversation id, oldest first within an id."""
+    if not has_events_table(engine):
+        return []
+    query = read_query(since, until)
     conversations: List[Conversation] = []
     with engine.connect() as connection:
         rows: List[Tuple[str, Any, Any]] = []

@@ -3,8 +3,16 @@
 Rasa's ``SQLTrackerStore`` (rasa/core/tracker_store.py, ``SQLEvent``) keeps every event of every
 conversation as one row of the table ``events``: an increasing ``id``, the conversation's
 ``sender_id``, the event's ``type_name`` and the whole event as JSON in ``data``. Rows are only
-ever added. Only the columns read here are declared; the table is Rasa's, created by Rasa (our
-migrations never touch it), so it may not exist yet when nothing has been said.
+ever added. Only the columns read here are declared; the table is Rasa's, created by Rasa, so it
+may not exist yet when nothing has been said.
+
+Rasa indexes only ``sender_id``; analytics reads a period by ``timestamp``
+(``bot.analytics.conversations``), which without an index reads the whole table however short the
+period. ``ensure_indexes`` adds ours, idempotently, where our code meets the table: when the Rasa
+server opens its tracker store (``rasa_ext.tracker_store``, just after Rasa created the table), and
+in migration 0011 for a database that already has it. Both are needed: Rasa creates the table
+outside our migrations (on its first start, in whichever database the tracker store is
+configured for, perhaps not ours), so a migration alone would miss a fresh installation.
 
 What a row becomes: a transcript line for the agent (``bot.handoff.context.transcript_of``) and a
 chat message for the customer (``customer_message``), each carrying the row's id as its cursor.
@@ -27,8 +35,20 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, func, inspect, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy.engine import Connection, Engine
 
 from bot.handoff.context import MAX_TEXT, display_text, event_time, transcript_of
 
@@ -76,6 +96,28 @@ def has_events_table(engine: Engine) -> bool:
             return False
         _WITH_TABLE.add(engine)
     return True
+
+
+# Our indexes on Rasa's table; names and statements fixed here (SQLite and PostgreSQL alike).
+EVENT_INDEXES = {
+    "ix_events_timestamp": "CREATE INDEX IF NOT EXISTS ix_events_timestamp ON events (timestamp)",
+}
+
+
+def ensure_indexes(connection: Connection) -> List[str]:
+    """Create our indexes on Rasa's ``events`` table where they are missing; nothing when the
+    table does not exist yet. The names of those created. Raises SQLAlchemyError when the
+    database refuses."""
+    inspector = inspect(connection)
+    if not inspector.has_table(EVENTS.name):
+        return []
+    have = {index["name"] for index in inspector.get_indexes(EVENTS.name)}
+    created = []
+    for name, statement in EVENT_INDEXES.items():
+        if name not in have:
+            connection.execute(text(statement))
+            created.append(name)
+    return created
 
 
 def last_id(engine: Engine) -> int:
