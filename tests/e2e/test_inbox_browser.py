@@ -3,7 +3,9 @@ the running stack: a customer asks what the bot cannot answer; an editor finds t
 inbox, grouped, reads the conversation, adds the question to an article as a question variant and
 publishes it; the group leaves the inbox and the bot answers the question with the article (or,
 until the model is retrained, offers it first). Hostile text in a customer's message is shown
-as text.
+as text. A conversation the bot did not understand twice, then handed to an agent who answered,
+is one group whose second message carries both reasons; the editor starts a new article from it,
+prefilled with the agent's reply (masked), and dismisses another group; both leave the inbox.
 
 Customers talk over Rasa's REST channel (stack.say). The article is rolled back afterwards, so
 the other end-to-end tests are unaffected. Screenshots go to results/screenshots/inbox-*.png.
@@ -16,12 +18,13 @@ import uuid
 from typing import Iterator, List, Tuple
 
 import pytest
+import requests
 from playwright.sync_api import Page, expect
 
 from bot import db
 from bot.kb import editing, repository
 from bot.users import create_user, find_user
-from tests.e2e.conftest import PASSWORD, custom, screenshot, texts, watch_problems
+from tests.e2e.conftest import PASSWORD, custom, screenshot, staff, texts, watch_problems
 
 pytestmark = pytest.mark.e2e
 EDITOR = "e2e-inbox-edith"
@@ -170,3 +173,105 @@ def test_sign_in_on_the_inbox_page_and_agents_are_sent_away(browser, stack, sign
         expect(page.locator("#login")).to_be_visible()
         context.close()
         assert problems == []
+
+
+ENGRAVE = ("Can you engrave my initials on a kettle?", "Can you engrave initials on my kettle?")
+PIANO = "Do you rent out concert pianos?"
+REPLY = "Yes, engraving costs 5 EUR: write to engrave@example.com"
+
+
+@pytest.fixture
+def polish_agent(stack) -> Iterator[requests.Session]:
+    """An agent of the Polish team, signed in and online; offline afterwards."""
+    with staff(stack, {"e2e-inbox-agata": "Agata"}, team="support-poland", languages=["pl"]):
+        http = requests.Session()
+        http.post(
+            f"{stack.web_url}/api/session",
+            json={"username": "e2e-inbox-agata", "password": PASSWORD},
+        ).raise_for_status()
+        http.post(f"{stack.web_url}/api/presence", json={"presence": "online"}).raise_for_status()
+        yield http
+        http.delete(f"{stack.web_url}/api/session")
+
+
+def group_with(page: Page, stack, text: str) -> dict:
+    """The inbox group (as the API lists it) holding ``text``."""
+    listing = page.request.get(f"{stack.web_url}/api/editor/inbox?limit=100").json()
+    (found,) = [g for g in listing["groups"] if any(m["text"] == text for m in g["messages"])]
+    return found
+
+
+def test_a_handoff_becomes_a_new_article_and_another_group_is_dismissed(
+    stack, signed_in, polish_agent
+) -> None:
+    # Not understood twice, then handed to a person, who answers: two messages, the second
+    # with both reasons, and the agent's reply to start the article with.
+    sender = "e2e-inbox-" + uuid.uuid4().hex[:12]
+    stack.say(sender, "hello", metadata={"language": "pl"})
+    first = stack.say(sender, ENGRAVE[0])
+    assert custom(first, "kb_miss") is not None, texts(first)
+    second = stack.say(sender, ENGRAVE[1])
+    assert custom(second, "kb_miss") is not None and custom(second, "handoff"), texts(second)
+    web = stack.web_url
+    (queued,) = [
+        h
+        for h in polish_agent.get(f"{web}/api/handoffs?view=queued").json()
+        if h["conversation_id"] == sender
+    ]
+    polish_agent.post(f"{web}/api/handoffs/{queued['id']}/claim").raise_for_status()
+    polish_agent.post(
+        f"{web}/api/handoffs/{queued['id']}/messages", json={"text": REPLY}
+    ).raise_for_status()
+    polish_agent.post(f"{web}/api/handoffs/{queued['id']}/hand-back", json={}).raise_for_status()
+    # A bad rating, and a question to dismiss.
+    rated = "e2e-inbox-" + uuid.uuid4().hex[:12]
+    assert custom(stack.say(rated, "Do gift cards expire?"), "kb_answer") is not None
+    stack.say(rated, "/deny")
+    assert custom(ask(stack, PIANO), "kb_miss") is not None
+    page, _ = signed_in
+
+    page.goto(f"{web}/editor/inbox")
+    rated_group = page.locator("#groups button", has_text="didn't help")
+    expect(rated_group.first).to_be_visible(timeout=GROUPING_TIMEOUT)
+    engrave = group_with(page, stack, ENGRAVE[1])
+    mine = [m for m in engrave["messages"] if m["text"] in ENGRAVE]
+    assert sorted(m["text"] for m in mine) == sorted(ENGRAVE)  # each message once
+    assert {m["text"]: m["sources"] for m in mine}[ENGRAVE[1]] == ["not_understood", "handoff"]
+    page.locator("#groups").get_by_text(engrave["label"], exact=True).first.click()
+    expect(page.locator("#group-label")).to_have_text(engrave["label"])
+    expect(page.locator("#group-sources")).to_contain_text("handoff: 1")
+    expect(page.locator("#group-meta")).to_contain_text(f"{engrave['count']} messages")
+    second_line = page.locator("#messages li", has_text=ENGRAVE[1])
+    expect(second_line).to_contain_text("not understood, handoff")
+    screenshot(page, "inbox-handoff-group")
+
+    page.get_by_role("button", name="Start a new article from this group").click()
+    expect(page.locator("#new-form")).to_be_visible()
+    expect(page.locator("#new-body")).to_have_value("Yes, engraving costs 5 EUR: write to [email]")
+    expect(page.locator("#new-note")).to_contain_text("an agent replied")
+    questions = page.locator("#new-questions").input_value().splitlines()
+    assert set(ENGRAVE) <= set(questions)
+    article_id = "kettle-engraving-" + uuid.uuid4().hex[:6]
+    page.get_by_label("Article id", exact=True).fill(article_id)
+    page.get_by_label("Title", exact=True).fill("Engraving")
+    screenshot(page, "inbox-new-article")
+    page.get_by_role("button", name="Save as a draft").click()
+    expect(page.locator("#done")).to_contain_text(f"Draft {article_id} saved")
+    expect(page.locator("#group")).to_be_hidden()
+    expect(page.locator("#groups button", has_text=engrave["label"])).to_have_count(0)
+    draft = page.request.get(f"{web}/api/editor/articles/en/{article_id}").json()
+    assert draft["head_status"] == "draft" and draft["published"] is None
+    assert "engraving costs 5 EUR" in draft["body"]
+    assert set(ENGRAVE) <= set(draft["questions"])
+
+    piano = group_with(page, stack, PIANO)
+    page.locator("#groups").get_by_text(piano["label"], exact=True).first.click()
+    expect(page.locator("#group-label")).to_have_text(piano["label"])
+    page.get_by_label("Why (optional)").fill("we do not rent instruments")
+    page.get_by_role("button", name="Dismiss the group").click()
+    expect(page.locator("#done")).to_contain_text("Dismissed; the group left the inbox.")
+    expect(page.locator("#groups button", has_text=piano["label"])).to_have_count(0)
+    listing = page.request.get(f"{web}/api/editor/inbox?limit=100").json()
+    left = {m["text"] for g in listing["groups"] for m in g["messages"]}
+    assert PIANO not in left and not set(ENGRAVE) & left
+    screenshot(page, "inbox-dismissed")
