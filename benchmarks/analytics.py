@@ -4,7 +4,10 @@
 migrations, and Rasa's own ``events`` table through its SQL tracker store), writes the
 conversations as Rasa writes them (about a dozen events each: the session's start, actions,
 what was said, slots) over the last 30 days, with handoffs, ratings and surveys, then times
-``bot.analytics.report.build`` for the 30 days (``make bench-analytics``). Every tenth
+``bot.analytics.report.build`` for the 30 days (``make bench-analytics``). With ``--older N``,
+N more conversations fill the 11 months before (a year of history, of which the report reads a
+month); ``--without-time-index`` drops the index on the events' time to measure what it saves
+(``bot.live.tracker.ensure_indexes``). Every tenth
 conversation goes to a person, every tenth is rated "didn't help", every tenth is not
 understood; the rest are answered.
 """
@@ -21,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
 from bot import db
@@ -136,9 +139,15 @@ def write_handoff(
 
 
 def populate(
-    database_url: str, conversations: int, *, since: dt.datetime, until: dt.datetime
+    database_url: str,
+    conversations: int,
+    *,
+    since: dt.datetime,
+    until: dt.datetime,
+    prefix: str = "bench",
 ) -> None:
-    """``conversations`` synthetic conversations spread evenly from ``since`` to ``until``."""
+    """``conversations`` synthetic conversations spread evenly from ``since`` to ``until``, their
+    ids starting with ``prefix``."""
     from rasa_ext.tracker_store import UrlSQLTrackerStore  # Rasa creates its own table
 
     UrlSQLTrackerStore(url=database_url).engine.dispose()
@@ -149,7 +158,7 @@ def populate(
     ratings: List[Dict[str, Any]] = []
     for i in range(conversations):
         start = since + dt.timedelta(seconds=i * step)
-        sender, kind = f"bench-{i:06d}-conversation", i % 10
+        sender, kind = f"{prefix}-{i:06d}-conversation", i % 10
         events += conversation_events(sender, start.timestamp(), kind, i)
         if kind == 0:
             handoffs.append({"i": i, "sender": sender, "start": start})
@@ -210,6 +219,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--conversations", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
+        "--older",
+        type=int,
+        default=0,
+        help="conversations written in the 11 months before the period (history the report skips)",
+    )
+    parser.add_argument(
+        "--without-time-index",
+        action="store_true",
+        help="drop the index on the events' time first (to measure what it saves)",
+    )
+    parser.add_argument(
         "--database-url", help="an empty database to fill (PostgreSQL); default: a new SQLite file"
     )
     args = parser.parse_args(argv)
@@ -221,10 +241,24 @@ def main(argv: Optional[List[str]] = None) -> int:
         window = make_window(first=None, last=None, now=now)
         # the 30 days up to an hour ago, so that every conversation has ended
         populate(url, args.conversations, since=window.start, until=now - dt.timedelta(hours=1))
+        if args.older:
+            history = window.start - dt.timedelta(days=2)
+            populate(
+                url,
+                args.older,
+                since=history - dt.timedelta(days=335),
+                until=history,
+                prefix="older",
+            )
+        if args.without_time_index:
+            engine = db.make_engine(url)
+            with engine.begin() as connection:
+                connection.execute(text("DROP INDEX IF EXISTS ix_events_timestamp"))
+            engine.dispose()
         written = time.perf_counter() - began
         measured = measure(url, now=now, repeats=args.repeats)
     summary = measured["report"]["summary"]
-    print(f"{args.conversations} conversations written in {written:.1f} s")
+    print(f"{args.conversations} conversations (+{args.older} older) written in {written:.1f} s")
     print("report: " + ", ".join(f"{s:.2f} s" for s in measured["seconds"]))
     print(
         f"conversations {summary['conversations']}, resolution {summary['resolution_rate']}, "
