@@ -122,6 +122,25 @@ async def test_sources_grouped_with_counts_and_masked_transcripts(web, conversat
     assert http.get(f"{web.url}{INBOX}/conversations/nobody").status_code == 404
 
 
+async def test_a_missed_question_handed_over_is_one_message(web, conversations) -> None:
+    """Not understood, then handed to a person with it as the last question: one message with
+    both reasons; the group lists both records, and dismissing it handles both."""
+    await miss(conversations, "conv-twice", "do you sell gift wrapping?")
+    pk = open_handoff(web, "conv-twice", question="Do you sell gift wrapping")
+    http = editor(web)
+    found = groups(web, http)
+    assert found["total"] == 1 and found["group_count"] == 1
+    (group,) = found["groups"]
+    assert group["count"] == 1 and group["sources"] == {"not_understood": 1, "handoff": 1}
+    assert group["messages"] == [
+        {"text": "do you sell gift wrapping?", "count": 1, "sources": ["not_understood", "handoff"]}
+    ]
+    assert len(group["items"]) == 2 and group["items"][-1] == f"handoff:{pk}"
+    done = http.post(f"{web.url}{INBOX}/dismiss", json={"items": group["items"], "label": "x"})
+    assert done.status_code == 200 and done.json()["handled"] == 2
+    assert groups(web, http)["total"] == 0
+
+
 async def test_add_to_article_then_the_group_is_gone(web, conversations) -> None:
     await miss(conversations, "c1", "can I pay for a gift card with bitcoin")
     await miss(conversations, "c2", "buy gift card with bitcoin, my card 4111 1111 1111 1111")
