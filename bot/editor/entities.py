@@ -54,16 +54,17 @@ def marked(
     marked entities replaced by examples), the entities with ``start`` and ``end``, and the
     problems of entities that are not in the text. A message that is a button's payload
     (``/intent{...}``) carries its entities itself."""
-    if not entities:
-        return text, [], []
-    if text is None or text.startswith("/"):
-        return text, listed(entities), []
+    if not entities or text is None:
+        return text, [], []  # a test story without the message checks the intent alone
+    if text.startswith("/"):
+        return with_examples(text), listed(entities), []
+    message: str = text
     found: List[Dict[str, Any]] = []
     problems: List[str] = []
     position = 0
     for entity in entities:
         value = mask_value(entity.get("value"))
-        start = text.find(value, position) if isinstance(value, str) and value else -1
+        start = message.find(value, position) if isinstance(value, str) and value else -1
         if start < 0:
             problems.append(
                 f"{where}: the message does not contain the {entity['entity']} "
@@ -72,11 +73,11 @@ def marked(
             )
             continue
         shown = value_of(value)
-        text = text[:start] + shown + text[start + len(value) :]
+        message = message[:start] + shown + message[start + len(value) :]
         found.append({"entity": entity["entity"], "value": shown, "start": start})
         found[-1]["end"] = start + len(shown)
         position = start + len(shown)
-    return text, found, problems
+    return message, found, problems
 
 
 def read_as(event_entities: List[Dict[str, Any]]) -> List[Tuple[str, Any]]:

@@ -86,6 +86,9 @@ class RuleShape:
     wait_for_user_input: bool = True
 
 
+ANYWHERE = RuleShape()  # the common rule: whatever came before, then the bot waits
+
+
 def target_of(kind: str) -> Path:
     """The editor's file of ``kind`` (``training``, ``rule`` or ``test``)."""
     return {"test": stories.EDITOR_TESTS, "rule": stories.EDITOR_RULES}.get(
@@ -180,8 +183,7 @@ def checked_step(
                     "knows."
                 )
         given = [
-            {"entity": str(e.get("entity") or ""), "value": e.get("value")}
-            for e in step.entities
+            {"entity": str(e.get("entity") or ""), "value": e.get("value")} for e in step.entities
         ]
         if kind == "test":
             text, kept, missing = entities.marked(text, given, where)
@@ -230,7 +232,7 @@ def rule_problems(steps: Sequence[Step], customers: int) -> List[str]:
 
 
 def events_of(
-    steps: Sequence[Step], kind: str, shape: RuleShape = RuleShape()
+    steps: Sequence[Step], kind: str, shape: RuleShape = ANYWHERE
 ) -> Tuple[List[Any], Set[int]]:
     """The steps as Rasa events, and which of them are the rule's condition. A rule that can
     apply anywhere starts with Rasa's ``...`` (``RULE_SNIPPET_ACTION_NAME``); one after which
@@ -261,7 +263,7 @@ def events_of(
 
 
 def story_yaml(
-    name: str, steps: Sequence[Step], kind: str, shape: RuleShape = RuleShape(), *, appendable: bool
+    name: str, steps: Sequence[Step], kind: str, shape: RuleShape = ANYWHERE, *, appendable: bool
 ) -> str:
     """The story or rule as Rasa's writer writes it: a whole file, or the list item to append."""
     from rasa.shared.core.training_data.story_writer.yaml_story_writer import YAMLStoryWriter
@@ -306,7 +308,9 @@ def read_back(text: str, domain: Any, source: str) -> List[Any]:
         raise StoryInvalid([f"Rasa cannot read the story as written ({error})."]) from error
 
 
-def same_as_meant(read: List[Any], count: int, index: int, name: str, steps: Sequence[Step]) -> None:
+def same_as_meant(
+    read: List[Any], count: int, index: int, name: str, steps: Sequence[Step]
+) -> None:
     """StoryInvalid unless the file read back has ``count`` stories and the one at ``index`` is
     ours, as meant (its turns, intents, messages, entities, actions and conditions)."""
     from rasa.shared.core.constants import RULE_SNIPPET_ACTION_NAME
@@ -381,7 +385,7 @@ def save(
     name: str,
     kind: str,
     steps: Sequence[Step],
-    shape: RuleShape = RuleShape(),
+    shape: RuleShape = ANYWHERE,
     replaces: Optional[str] = None,
 ) -> Dict[str, Any]:
     """Append the story to the editor's file of its kind (``training``, ``rule`` or ``test``)

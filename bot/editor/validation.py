@@ -34,23 +34,6 @@ STORY_FINDINGS = (
 )
 
 
-def test_story_names(project: Path, domain: Any) -> Dict[str, str]:
-    """The test stories' names (case-folded) -> their file."""
-    from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
-
-    names: Dict[str, str] = {}
-    for path in sorted((project / stories.TEST_FOLDER).glob("*.yml")):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                read = YAMLStoryReader(domain, source_name=str(path)).read_from_file(path)
-            except Exception:  # a broken test file is make test-stories' to report
-                logger.warning("test stories in %s cannot be read", path.name)
-                continue
-        names.update({s.block_name.casefold(): str(path.relative_to(project)) for s in read})
-    return names
-
-
 def check_training(
     project: Path, target: Path, text: str, name: str, words: stories.Vocabulary
 ) -> None:
@@ -106,7 +89,7 @@ def rule_policy_problems(importer: Any, name: str, words: stories.Vocabulary) ->
     from rasa.utils.log_utils import configure_structlog
 
     configure_structlog(logging.WARNING)  # not Rasa's debug line per prediction in our log
-    configured = next(
+    configured: Dict[str, Any] = next(
         (p for p in importer.get_config().get("policies") or [] if p.get("name") == "RulePolicy"),
         {},
     )
@@ -126,13 +109,13 @@ def rule_policy_problems(importer: Any, name: str, words: stories.Vocabulary) ->
         try:
             policy.train(trackers, domain)
         except InvalidRule as error:
-            return rule_words(error.message, name, words, config["core_fallback_action_name"])
+            return rule_words(error.message, name, words)
     return []
 
 
-def rule_words(message: str, name: str, words: stories.Vocabulary, fallback: str) -> List[str]:
-    """The lines of RulePolicy's refusal about ``name``, in plain words (RulePolicy leaves out
-    the rule's action when it is the ``fallback`` action)."""
+def rule_words(message: str, name: str, words: stories.Vocabulary) -> List[str]:
+    """The lines of RulePolicy's refusal about ``name``, in plain words (RulePolicy names what
+    the rules predict unless it is its fallback action, as when two rules disagree)."""
     ours: List[str] = []
     theirs: List[str] = []
     for line in message.splitlines():
@@ -144,10 +127,12 @@ def rule_words(message: str, name: str, words: stories.Vocabulary, fallback: str
         rules = found["rules"]  # names joined by ", ", which names may hold too
         if found["name"] == name:
             others = f"'{rules}'" if rules != name else "itself"
-            instead = doing(found["predicted"] or fallback, words)
+            instead = (
+                f"it {doing(found['predicted'], words)}" if found["predicted"] else "otherwise"
+            )
             ours.append(
                 f"This {found['kind']} contradicts the rule {others}: here the bot then "
-                f"{doing(found['action'], words)}, where the rule says it {instead}. A rule always "
+                f"{doing(found['action'], words)}, where the rule says {instead}. A rule always "
                 "applies: choose what the bot does next so that they agree."
             )
         elif name == rules or rules.startswith(f"{name}, ") or f", {name}" in rules:

@@ -180,9 +180,8 @@ def test_a_story_that_breaks_a_rule_is_refused_as_training_would(rasa_project: P
     assert problems == [
         "This story contradicts the rule 'out of scope, unless a new article covers it': here "
         "the bot then answers “I can only help with Amberline orders, delivery, returns, p…” "
-        "(utter_out_of_scope), where the rule says it answers from the knowledge base "
-        "(action_answer_from_kb). A rule always applies: choose what the bot does next so "
-        "that they agree."
+        "(utter_out_of_scope), where the rule says otherwise. A rule always applies: choose "
+        "what the bot does next so that they agree."
     ]
 
 
