@@ -83,8 +83,16 @@ class NewStory(BaseModel):
         True, description="a rule: the bot then waits for the customer (false: it goes on)"
     )
 
-    def shape(self) -> saving.RuleShape:
-        return saving.RuleShape(self.conversation_start, self.wait_for_user_input)
+    def save(self, project: Any, replaces: Optional[str] = None) -> Dict[str, Any]:
+        """Saved by ``bot.editor.saving``, in the place of ``replaces`` when given."""
+        return saving.save(
+            project,
+            name=self.name,
+            kind=self.kind,
+            steps=[turn.step() for turn in self.turns],
+            shape=saving.RuleShape(self.conversation_start, self.wait_for_user_input),
+            replaces=replaces,
+        )
 
 
 class ChangedStory(NewStory):
@@ -166,13 +174,7 @@ def vocabulary(request: Request, me: User = Depends(editor_only)) -> Dict[str, A
 def save_story(body: NewStory, request: Request, me: User = Depends(editor_only)) -> Dict[str, Any]:
     """Save a (corrected) conversation as a training story, a rule or a test story, after
     Rasa's validation. 422 with the problems in plain words when it is refused."""
-    result = saving.save(
-        project_of(request),
-        name=body.name,
-        kind=body.kind,
-        steps=[turn.step() for turn in body.turns],
-        shape=body.shape(),
-    )
+    result = body.save(project_of(request))
     logger.info(
         "%s saved a %s story (from conversation %s)",
         me.username,
@@ -188,14 +190,7 @@ def change_story(
 ) -> Dict[str, Any]:
     """Replace the story ``replaces`` in the editor's file of ``kind`` (its place kept), after
     the same validation as a new one. 422 when refused, 404 when it is not in that file."""
-    result = saving.save(
-        project_of(request),
-        name=body.name,
-        kind=body.kind,
-        steps=[turn.step() for turn in body.turns],
-        shape=body.shape(),
-        replaces=body.replaces,
-    )
+    result = body.save(project_of(request), replaces=body.replaces)
     logger.info("%s changed a %s story", me.username, body.kind)
     return result
 

@@ -13,6 +13,7 @@ import yaml
 
 from bot.editor import saving
 from bot.editor.saving import Step
+from bot.editor.steps import clean_line, clean_message
 from bot.errors import StoryInvalid
 from bot.kb import training
 
@@ -277,10 +278,10 @@ def test_hostile_text_becomes_valid_yaml_that_rasa_reads_back_as_written(
     saved = saving.save(rasa_project, name=name, kind="test", steps=steps)
     yaml.safe_load((rasa_project / TESTS).read_text())  # valid YAML
     (story,) = read_with_rasa(rasa_project / TESTS)
-    assert story.block_name == saved["name"] == saving.clean_line(name)
+    assert story.block_name == saved["name"] == clean_line(name)
     ((_, intent, written), action) = names_and_events(story)
     assert (intent, action) == ("bot_challenge", ("bot", "utter_iamabot"))
-    assert written == saving.clean_message(text)
+    assert written == clean_message(text)
     assert "\x00" not in written and "\u2028" not in written
 
 
@@ -348,6 +349,7 @@ SAVER = """
 import sys
 from pathlib import Path
 from bot.editor import saving
+from bot.editor.steps import clean_line, clean_message
 project, tag = Path(sys.argv[1]), sys.argv[2]
 for number in range(3):
     saving.save(project, name=f"{tag} {number}", kind="training", steps=[
