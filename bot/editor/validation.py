@@ -79,6 +79,15 @@ _CONTRADICTION = re.compile(
 )
 
 
+def quiet_structlog() -> None:
+    """Rasa's structured log (a debug line per rule prediction) at warnings only, unless the
+    process configured it (Rasa's CLI does); the standard logging is left alone."""
+    import structlog
+
+    if not structlog.is_configured():
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+
+
 def rule_policy_problems(importer: Any, name: str, words: stories.Vocabulary) -> List[str]:
     """What Rasa's RulePolicy, trained on the importer's data, refuses about ``name``, in words."""
     from rasa.core.policies.rule_policy import InvalidRule, RulePolicy
@@ -86,9 +95,8 @@ def rule_policy_problems(importer: Any, name: str, words: stories.Vocabulary) ->
     from rasa.engine.storage.local_model_storage import LocalModelStorage
     from rasa.engine.storage.resource import Resource
     from rasa.shared.core.generator import TrainingDataGenerator
-    from rasa.utils.log_utils import configure_structlog
 
-    configure_structlog(logging.WARNING)  # not Rasa's debug line per prediction in our log
+    quiet_structlog()
     configured: Dict[str, Any] = next(
         (p for p in importer.get_config().get("policies") or [] if p.get("name") == "RulePolicy"),
         {},
