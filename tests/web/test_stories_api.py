@@ -281,3 +281,28 @@ def test_the_developers_stories_are_read_only(web: Web, rasa_project: Path) -> N
 def test_malformed_changes_are_422(web: Web, method: str, params: Any, body: Any) -> None:
     reply = web.client("edita").request(method, f"{web.url}{STORIES}", params=params, json=body)
     assert reply.status_code == 422, reply.text
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "<script>alert(1)</script>",
+        "'; DROP TABLE events; --",
+        "- story: injected\n  steps: []",
+        "emoji 😀 שלום zero\u200bwidth",
+        "../../domain.yml",
+        " ",
+    ],
+)
+def test_odd_names_to_change_or_delete_are_a_clear_404(
+    web: Web, rasa_project: Path, name: str
+) -> None:
+    http = web.client("edita")
+    assert http.post(f"{web.url}{STORIES}", json=rule()).status_code == 201
+    before = (rasa_project / "data/rules/editor.yml").read_text()
+    gone = http.delete(f"{web.url}{STORIES}", params={"kind": "rule", "name": name})
+    assert gone.status_code == 404, gone.text
+    changed = http.put(f"{web.url}{STORIES}", json=rule(name="x", replaces=name))
+    assert changed.status_code == 404, changed.text
+    assert changed.json()["detail"].startswith("This story is not in the editor's file")
+    assert (rasa_project / "data/rules/editor.yml").read_text() == before
