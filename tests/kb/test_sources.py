@@ -9,12 +9,12 @@ import pytest
 from bot.errors import ArticleSourceError
 from bot.kb import repository
 from bot.kb.sources import (
-    export_articles,
     import_sources,
     load_sources,
     parse_article_text,
     render_article,
 )
+from bot.kb.sync import export
 
 GOOD = """---
 id: return-policy
@@ -107,9 +107,9 @@ def test_import_then_export_round_trip(tmp_path: Path, session) -> None:
     assert import_sources(session, sources).unchanged == ["en/return-policy"]
 
     out = tmp_path / "out"
-    assert export_articles(session, out) == [out / "en" / "return-policy.md"]
+    assert export(session, out, everything=True).written == [out / "en" / "return-policy.md"]
     assert (out / "en" / "return-policy.md").read_text() == GOOD
-    assert export_articles(session, out) == []  # nothing changed, nothing written
+    assert export(session, out, everything=True).written == []  # nothing changed, nothing written
 
 
 def test_reimport_of_a_changed_file_makes_a_version(tmp_path: Path, session) -> None:
