@@ -56,12 +56,17 @@ def _cmd_kb_import(args: argparse.Namespace) -> int:
 
 
 def _kb_sync(args: argparse.Namespace) -> SyncReport:
-    from bot.kb.sync import sync
+    from bot.errors import ArticleSourceError
+    from bot.kb.sync import Change, SyncReport, sync
 
-    with db.session_scope(db.get_engine()) as session:
-        report = sync(
-            session, _kb_dir(args), prefer=args.prefer, author=args.author, only=args.article
-        )
+    try:
+        with db.session_scope(db.get_engine()) as session:
+            report = sync(
+                session, _kb_dir(args), prefer=args.prefer, author=args.author, only=args.article
+            )
+    except ArticleSourceError as error:
+        where = error.path or _kb_dir(args)
+        report = SyncReport([Change(str(where), "error", str(error).removeprefix(f"{where}: "))])
     for line in report.lines():
         print(line)
     print(report.summary())

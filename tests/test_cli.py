@@ -96,6 +96,15 @@ def test_sync_fails_on_a_conflict_and_prefer_decides(cli_db, tmp_path, capsys) -
         assert repository.get_article(session, "fine", "en").body == "File."
 
 
+def test_sync_of_a_wrong_folder_says_so_and_archives_nothing(cli_db, tmp_path, capsys) -> None:
+    assert main(["setup"]) == 0
+    capsys.readouterr()
+    assert main(["kb", "sync", "--dir", str(tmp_path / "typo")]) == 1
+    out = capsys.readouterr().out
+    assert f"error     {tmp_path / 'typo'}: no article files here: nothing synced" in out
+    assert "0 archived" in out
+
+
 def test_export_writes_the_database_back(cli_db, tmp_path, capsys) -> None:
     main(["setup"])
     out = tmp_path / "kb"

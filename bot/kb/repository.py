@@ -31,6 +31,7 @@ from bot.kb.models import (
 from bot.timeutil import utcnow
 
 MAX_QUESTION_CHARS = 500
+MAX_TITLE_CHARS = 200  # the column's size
 
 
 def _clean_questions(questions: Iterable[str]) -> List[str]:
@@ -132,6 +133,8 @@ def clean_fields(
     body = body.strip()
     if not title:
         raise ArticleInvalid("the title is empty", "title")
+    if len(title) > MAX_TITLE_CHARS:
+        raise ArticleInvalid(f"the title is longer than {MAX_TITLE_CHARS} characters", "title")
     if not body:
         raise ArticleInvalid("the answer is empty", "body")
     if audience not in AUDIENCES:

@@ -27,6 +27,7 @@ from bot.settings import SUPPORTED_LANGUAGES
 logger = logging.getLogger(__name__)
 
 ARTICLE_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MAX_ID_CHARS = 100  # the column's size
 FIELDS = ("id", "language", "title", "tags", "audience", "status", "questions")
 
 
@@ -92,9 +93,11 @@ def parse_article_text(text: str, path: Path) -> ArticleSource:
     article_id = str(meta.get("id") or "").strip()
     if not article_id:
         raise ArticleSourceError("the front matter has no 'id'", path)
-    if not ARTICLE_ID_RE.match(article_id):
+    if len(article_id) > MAX_ID_CHARS or not ARTICLE_ID_RE.match(article_id):
         raise ArticleSourceError(
-            f"id '{article_id}' must be lower-case words joined by hyphens", path
+            f"id '{article_id[:MAX_ID_CHARS]}' must be lower-case words joined by hyphens, "
+            f"at most {MAX_ID_CHARS} characters",
+            path,
         )
     if path.stem != article_id:
         raise ArticleSourceError(f"the file must be named {article_id}.md", path)

@@ -28,16 +28,19 @@ from typing import Collection, Dict, List, Optional, Tuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.errors import ArticleInvalid, VersionConflict
+from bot.errors import ArticleInvalid, ArticleSourceError, VersionConflict
 from bot.kb import editing, repository
 from bot.kb.models import Article, ArticleSync, ArticleVersion, snapshot_fields
 from bot.kb.sources import (
+    ARTICLE_ID_RE,
     ArticleSource,
+    article_paths,
     load_sources,
     render_article,
     source_from_article,
     text_hash,
 )
+from bot.settings import SUPPORTED_LANGUAGES
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +53,7 @@ KINDS = ("created", "updated", "archived", "exported", "export", "conflict", "er
 TOTALS = {"export": "to export", "conflict": "conflict(s)", "error": "error(s)"}
 SYNC = "python -m bot kb sync"
 EXPORT = "python -m bot kb export"
+UNSAFE = "its id or language cannot name a file in data/kb"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,6 +121,7 @@ class _Pair:
     wanted: Optional[dict] = None  # the file's fields as the database would store them
     problem: Optional[str] = None  # why the file cannot be read or imported
     path: Optional[Path] = None
+    unsafe: bool = False  # the article's id or language cannot name a file
 
     @property
     def key(self) -> str:
@@ -141,6 +146,10 @@ def _read(session: Session, kb_dir: Path) -> List[_Pair]:
     pairs: Dict[Tuple[str, str], _Pair] = {}
     for key, article in articles.items():
         pairs[key] = _Pair(*key, source=None, article=article, record=records.get(article.pk))
+        if article.language not in SUPPORTED_LANGUAGES or not ARTICLE_ID_RE.match(
+            article.article_id
+        ):  # written around the editor: never a path outside the folder
+            pairs[key].problem, pairs[key].unsafe = UNSAFE, True
     for source in sources:
         key = (source.language, source.article_id)
         pair = pairs.setdefault(key, _Pair(*key, source=None, article=None, record=None))
@@ -363,11 +372,17 @@ def sync(
     """Bring the database in step with the files in ``kb_dir`` where only the files changed,
     and say what is left: articles to export, conflicts, files that cannot be read. ``prefer``
     ("files" or "editor") decides the conflicts; ``only`` limits the sync to some articles
-    ("en/return-policy"). Raises ValueError for an unknown ``prefer``."""
+    ("en/return-policy"). Raises ValueError for an unknown ``prefer``, ArticleSourceError when
+    ``kb_dir`` holds no article file but articles were synced with files (a wrong folder would
+    archive them all)."""
     if prefer is not None and prefer not in PREFER:
         raise ValueError(f"prefer must be one of {', '.join(PREFER)}")
     report = SyncReport()
     pairs = _read(session, kb_dir)
+    if not article_paths(kb_dir) and any(p.record and p.record.file_hash for p in pairs):
+        raise ArticleSourceError(
+            "no article files here: nothing synced (it would archive every article)", kb_dir
+        )
     wanted = set(only or ())
     for missing in sorted(wanted - {pair.key for pair in pairs}):
         report.changes.append(Change(missing, "error", "no such article in the files or editor"))
@@ -396,7 +411,7 @@ def export(session: Session, kb_dir: Path, *, everything: bool = False) -> Expor
                 _remember(session, pair)
             report.unchanged += 1
             continue
-        if state in ("file", "both", "error") and not everything:
+        if pair.unsafe or (state in ("file", "both", "error") and not everything):
             report.skipped.append(_why_not(pair, state))
             continue
         written = _write(session, pair, kb_dir)
@@ -409,7 +424,9 @@ def export(session: Session, kb_dir: Path, *, everything: bool = False) -> Expor
 
 def _why_not(pair: _Pair, state: str) -> Change:
     overwrite = f"or `{EXPORT} --all` to overwrite it"
-    if state == "error":
+    if pair.unsafe:
+        detail = UNSAFE
+    elif state == "error":
         detail = f"the file cannot be read ({pair.problem}): fix it, {overwrite}"
     elif state == "both":
         detail = f"a conflict: {_conflict_detail(pair)}"

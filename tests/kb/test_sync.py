@@ -369,3 +369,48 @@ class TestFirstSyncOfAnExistingDatabase:
         publish_in_editor(session, "gift-cards", "Published by the editor.")
         write(imported, "gift-cards", article_text("gift-cards", "Changed in git."))
         assert kinds(sync(session, imported)) == {"en/gift-cards": "conflict"}
+
+
+def test_an_empty_or_wrong_folder_archives_nothing(kb, session, tmp_path) -> None:
+    from bot.errors import ArticleSourceError
+
+    for folder in (tmp_path / "no-such-folder", tmp_path / "empty"):
+        folder.mkdir(exist_ok=True) if folder.name == "empty" else None
+        with pytest.raises(ArticleSourceError, match="no article files here"):
+            sync(session, folder)
+    assert len(repository.published_articles(session, "en")) == 2
+
+
+@pytest.mark.parametrize(
+    "name, text, reason",
+    [
+        ("gift-cards", article_text("gift-cards", title="T" * 201), "longer than 200 characters"),
+        ("a" * 101, article_text("a" * 101), "at most 100 characters"),
+        ("gift-cards", "\ufeff---\nid: gift-cards\n---\n\x00", "the front matter has no 'id'"),
+        ("gift-cards", "", "the front matter has no 'id'"),
+    ],
+)
+def test_what_the_database_cannot_hold_is_an_error(kb, session, name, text, reason) -> None:
+    write(kb, name, text)
+    errors = sync(session, kb).of("error")
+    assert [c.key for c in errors] == [str(kb / "en" / f"{name}.md")]
+    assert reason in errors[0].detail
+    article = repository.get_article(session, "gift-cards", "en")
+    assert (article.title, article.status, article.version) == ("About gift-cards", "published", 1)
+
+
+def test_an_article_whose_id_cannot_name_a_file_is_never_written(kb, session) -> None:
+    repository.save_article(
+        session, article_id="../../outside", language="en", title="Bad", body="Bad.",
+        questions=["bad"], status="published", author="sql",
+    )  # fmt: skip
+    report = sync(session, kb)
+    assert {c.key: c.detail for c in report.of("error")} == {
+        "en/../../outside": "its id or language cannot name a file in data/kb"
+    }
+    for everything in (False, True):
+        done = export(session, kb, everything=everything)
+        assert [(c.key, c.detail) for c in done.skipped] == [
+            ("en/../../outside", report.of("error")[0].detail)
+        ]
+    assert not (kb.parent / "outside.md").exists() and not (kb / "outside.md").exists()
