@@ -250,15 +250,22 @@ def _file_of(kb_dir: Path, article: Article) -> Path:
 
 
 def _write(session: Session, pair: _Pair, kb_dir: Path) -> Optional[Path]:
-    """Write the article to its file (when the text changes) and remember the two in step."""
+    """Write the article to its file (when the text changes) and remember the two in step.
+    Raises ArticleSourceError when the file cannot be written."""
     article = pair.article
     assert article is not None
     path = _file_of(kb_dir, article)
     text = render_article(source_from_article(article))
-    changed = not path.is_file() or path.read_text(encoding="utf-8") != text
+    try:
+        changed = not path.is_file() or path.read_text(encoding="utf-8") != text
+    except (OSError, UnicodeDecodeError):  # unreadable: written over (export --all)
+        changed = True
     if changed:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise ArticleSourceError(f"cannot be written ({error.strerror})", path) from error
         logger.info("article %s written to %s", pair.key, path)
     repository.record_sync(session, article, text_hash(text))
     return path if changed else None
@@ -353,7 +360,10 @@ def _sync_one(
             return Change(pair.key, "conflict", _conflict_detail(pair))
         resolved = f" (conflict decided by --prefer {prefer})"
         if prefer == "editor":
-            written = _write(session, pair, kb_dir)
+            try:
+                written = _write(session, pair, kb_dir)
+            except ArticleSourceError as error:
+                return Change(pair.key, "conflict", f"{error}; {_conflict_detail(pair)}")
             what = f"wrote {_shown(written)}" if written else "its file already held it"
             return Change(pair.key, "exported", f"the editor's version kept: {what}{resolved}")
     if pair.source is None:
@@ -414,7 +424,11 @@ def export(session: Session, kb_dir: Path, *, everything: bool = False) -> Expor
         if pair.unsafe or (state in ("file", "both", "error") and not everything):
             report.skipped.append(_why_not(pair, state))
             continue
-        written = _write(session, pair, kb_dir)
+        try:
+            written = _write(session, pair, kb_dir)
+        except ArticleSourceError as error:
+            report.skipped.append(Change(pair.key, "skipped", str(error)))
+            continue
         if written is not None:
             report.written.append(written)
         else:

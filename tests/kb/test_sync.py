@@ -414,3 +414,17 @@ def test_an_article_whose_id_cannot_name_a_file_is_never_written(kb, session) ->
             ("en/../../outside", report.of("error")[0].detail)
         ]
     assert not (kb.parent / "outside.md").exists() and not (kb / "outside.md").exists()
+
+
+def test_a_file_that_cannot_be_written_is_reported(kb, session) -> None:
+    publish_in_editor(session, "gift-cards", "The editor's answer.")
+    path = kb / "en" / "gift-cards.md"
+    path.unlink()
+    path.mkdir()  # a folder where the file should be: cannot be written, as without permission
+    done = export(session, kb, everything=True)
+    assert [c.key for c in done.skipped] == ["en/gift-cards"]
+    assert "gift-cards.md: cannot be written (Is a directory)" in done.skipped[0].detail
+    report = sync(session, kb, prefer="editor")
+    assert [c.key for c in report.of("error")] == [str(path)]
+    assert "cannot be read" in report.of("error")[0].detail
+    assert repository.get_article(session, "gift-cards", "en").body == "The editor's answer."
