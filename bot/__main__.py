@@ -80,12 +80,12 @@ def _cmd_kb_sync(args: argparse.Namespace) -> int:
 
 def _cmd_kb_export(args: argparse.Namespace) -> int:
     """Export the editors' changes; 1 when an article was left alone (said why)."""
-    from bot.kb.sync import export
+    from bot.kb.sync import display_path, export
 
     with db.session_scope(db.get_engine()) as session:
         report = export(session, _kb_dir(args), everything=args.all)
     for path in report.written:
-        print(f"wrote {path}")
+        print(f"wrote {display_path(path)}")
     for change in report.skipped:
         print(change.line())
     print(report.summary())

@@ -61,11 +61,15 @@ class Change:
     """What a sync or an export did (or would not do) with one article, in plain words."""
 
     key: str  # "en/return-policy", or the path of a file that cannot be read
-    kind: str  # one of KINDS
+    kind: str  # one of KINDS, or "skipped" (by an export)
     detail: str = ""
 
     def line(self) -> str:
-        return f"{self.kind:<9} {self.key}: {self.detail}" if self.detail else self.key
+        return (
+            f"{self.kind:<9} {self.key}: {self.detail}"
+            if self.detail
+            else f"{self.kind} {self.key}"
+        )
 
 
 @dataclasses.dataclass
@@ -128,7 +132,8 @@ class _Pair:
         return f"{self.language}/{self.article_id}"
 
 
-def _shown(path: Path) -> str:
+def display_path(path: Path) -> str:
+    """``path`` relative to the working folder when it is inside it (``data/kb/en/x.md``)."""
     try:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
@@ -286,7 +291,7 @@ def _remember(session: Session, pair: _Pair) -> None:
 def _import(session: Session, pair: _Pair, *, author: str, resolved: str) -> Change:
     source, before = pair.source, pair.article
     assert source is not None and pair.wanted is not None
-    where = _shown(source.path) if source.path else pair.key
+    where = display_path(source.path) if source.path else pair.key
     head = repository.head_version(before) if before is not None else None
     published_before = before.version if before is not None else 0
     try:
@@ -346,7 +351,7 @@ def _sync_one(
     session: Session, pair: _Pair, kb_dir: Path, *, prefer: Optional[str], author: str
 ) -> Change:
     if pair.problem is not None:
-        return Change(_shown(pair.path) if pair.path else pair.key, "error", pair.problem)
+        return Change(display_path(pair.path) if pair.path else pair.key, "error", pair.problem)
     state = _state(pair)
     resolved = ""
     if state == "none":
@@ -364,7 +369,7 @@ def _sync_one(
                 written = _write(session, pair, kb_dir)
             except ArticleSourceError as error:
                 return Change(pair.key, "conflict", f"{error}; {_conflict_detail(pair)}")
-            what = f"wrote {_shown(written)}" if written else "its file already held it"
+            what = f"wrote {display_path(written)}" if written else "its file already held it"
             return Change(pair.key, "exported", f"the editor's version kept: {what}{resolved}")
     if pair.source is None:
         return _archive(session, pair, author=author, resolved=resolved)
@@ -454,4 +459,13 @@ def _why_not(pair: _Pair, state: str) -> Change:
     return Change(pair.key, "skipped", detail)
 
 
-__all__ = ["PREFER", "SYNC_AUTHOR", "Change", "ExportReport", "SyncReport", "export", "sync"]
+__all__ = [
+    "PREFER",
+    "SYNC_AUTHOR",
+    "Change",
+    "ExportReport",
+    "SyncReport",
+    "display_path",
+    "export",
+    "sync",
+]
