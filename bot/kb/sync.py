@@ -389,16 +389,22 @@ def sync(
     ("files" or "editor") decides the conflicts; ``only`` limits the sync to some articles
     ("en/return-policy"). Raises ValueError for an unknown ``prefer``, ArticleSourceError when
     ``kb_dir`` holds no article file but articles were synced with files (a wrong folder would
-    archive them all)."""
+    archive them all; name them with ``only`` to archive them)."""
     if prefer is not None and prefer not in PREFER:
         raise ValueError(f"prefer must be one of {', '.join(PREFER)}")
     report = SyncReport()
     pairs = _read(session, kb_dir)
-    if not article_paths(kb_dir) and any(p.record and p.record.file_hash for p in pairs):
-        raise ArticleSourceError(
-            "no article files here: nothing synced (it would archive every article)", kb_dir
-        )
     wanted = set(only or ())
+    if (
+        not wanted
+        and not article_paths(kb_dir)
+        and any(p.record and p.record.file_hash for p in pairs)
+    ):
+        raise ArticleSourceError(
+            "no article files here: nothing synced (it would archive every article; name "
+            "them with --article to archive them)",
+            kb_dir,
+        )
     for missing in sorted(wanted - {pair.key for pair in pairs}):
         report.changes.append(Change(missing, "error", "no such article in the files or editor"))
     for pair in pairs:

@@ -428,3 +428,11 @@ def test_a_file_that_cannot_be_written_is_reported(kb, session) -> None:
     assert [c.key for c in report.of("error")] == [str(path)]
     assert "cannot be read" in report.of("error")[0].detail
     assert repository.get_article(session, "gift-cards", "en").body == "The editor's answer."
+
+
+def test_the_last_file_removed_is_archived_when_named(kb, session) -> None:
+    for path in (kb / "en").glob("*.md"):
+        path.unlink()
+    report = sync(session, kb, only=["en/gift-cards", "en/return-policy"])
+    assert set(kinds(report).values()) == {"archived"}
+    assert repository.published_articles(session, "en") == []
