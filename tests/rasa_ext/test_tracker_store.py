@@ -5,8 +5,10 @@ from __future__ import annotations
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import event
 from sqlalchemy.pool import QueuePool
 
+from rasa_ext import tracker_store as rasa_ext_tracker_store
 from rasa_ext.tracker_store import UrlSQLTrackerStore
 
 
@@ -22,3 +24,47 @@ async def test_sqlite_tracker_store_keeps_connections_and_round_trips(tmp_path) 
     assert read is not None
     assert [e.text for e in read.events if isinstance(e, UserUttered)] == ["hello", "again"]
     assert store.engine.pool.checkedin() >= 1  # the connection went back to the pool, open
+
+
+def said(tracker: DialogueStateTracker) -> list:
+    return [e.text for e in tracker.events if isinstance(e, UserUttered)]
+
+
+def utter(text: str) -> UserUttered:
+    return UserUttered(text, {"name": "greet", "confidence": 1.0})
+
+
+async def test_a_saved_tracker_writes_only_its_new_events_without_counting_the_stored_ones(
+    tmp_path,
+) -> None:
+    store = UrlSQLTrackerStore(Domain.empty(), url=f"sqlite:///{tmp_path / 'tracker.db'}")
+    statements: list = []
+    event.listen(store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    first = DialogueStateTracker("customer-1", slots=[])
+    first.update(utter("hello"))
+    await store.save(first)  # a new tracker: its stored events are counted once
+    read = await store.retrieve("customer-1")
+    assert read is not None
+    read.update(utter("again"))
+    statements.clear()
+    await store.save(read)
+    read.update(utter("and again"))
+    await store.save(read)
+    assert not [s for s in statements if "count(" in s.lower()]
+    assert said(await store.retrieve("customer-1")) == ["hello", "again", "and again"]
+
+
+async def test_a_tracker_that_does_not_know_what_is_stored_is_counted(tmp_path) -> None:
+    store = UrlSQLTrackerStore(Domain.empty(), url=f"sqlite:///{tmp_path / 'tracker.db'}")
+    tracker = DialogueStateTracker("customer-2", slots=[])
+    tracker.update(utter("hello"))
+    await store.save(tracker)
+    copy = tracker.copy()  # Rasa's copies are new objects: nothing remembered
+    copy.update(utter("again"))
+    await store.save(copy)
+    bounded = DialogueStateTracker.from_events(
+        "customer-2", list(copy.events), slots=[], max_event_history=2
+    )
+    rasa_ext_tracker_store.remember_persisted(bounded)
+    assert rasa_ext_tracker_store.persisted(bounded) is None  # a bounded history is counted
+    assert said(await store.retrieve("customer-2")) == ["hello", "again"]
