@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import UserUttered
+from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.pool import QueuePool
 
 from rasa_ext import tracker_store as rasa_ext_tracker_store
@@ -68,3 +69,36 @@ async def test_a_tracker_that_does_not_know_what_is_stored_is_counted(tmp_path) 
     rasa_ext_tracker_store.remember_persisted(bounded)
     assert rasa_ext_tracker_store.persisted(bounded) is None  # a bounded history is counted
     assert said(await store.retrieve("customer-2")) == ["hello", "again"]
+
+
+async def test_reads_and_writes_the_same_rows_as_stock_rasa(tmp_path) -> None:
+    """Two sessions, saved by ours and by stock Rasa's store: each reads what the other wrote,
+    the latest session by default and every session in full, with the same columns filled."""
+    url = f"sqlite:///{tmp_path / 'tracker.db'}"
+    ours = UrlSQLTrackerStore(Domain.empty(), url=url)
+    stock = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "tracker.db"))
+    for name, store in (("by-ours", ours), ("by-stock", stock)):
+        tracker = DialogueStateTracker(name, slots=[])
+        tracker.update(SessionStarted(timestamp=1.0))
+        tracker.update(UserUttered("old", {"name": "greet", "confidence": 1.0}, timestamp=2.0))
+        tracker.update(ActionExecuted("utter_greet", timestamp=3.0))
+        await store.save(tracker)
+        tracker.update(SessionStarted(timestamp=10.0))
+        tracker.update(UserUttered("new", {"name": "bye", "confidence": 1.0}, timestamp=11.0))
+        await store.save(tracker)
+    for name in ("by-ours", "by-stock"):
+        for reader in (ours, stock):
+            latest = await reader.retrieve(name)
+            assert latest is not None and said(latest) == ["new"]
+            full = await reader.retrieve_full_tracker(name)
+            assert full is not None and said(full) == ["old", "new"]
+    with ours.engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT sender_id, type_name, timestamp, intent_name, action_name, data"
+                " FROM events ORDER BY id"
+            )
+        ).all()
+    by_ours = [row[1:] for row in rows if row[0] == "by-ours"]
+    by_stock = [row[1:] for row in rows if row[0] == "by-stock"]
+    assert by_ours == by_stock and len(by_ours) == 5
