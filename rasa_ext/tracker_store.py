@@ -29,8 +29,9 @@ from typing import Any, Dict, Iterator, Optional
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import SessionStarted
+from rasa.shared.core.events import ActionExecuted, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import bindparam, create_engine, event, func, insert, or_, select
@@ -123,6 +124,26 @@ class UrlSQLTrackerStore(SQLTrackerStore):
             return None
         tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
         remember_persisted(tracker)
+        return tracker
+
+    async def get_or_create_tracker(
+        self,
+        sender_id: str,
+        max_event_history: Optional[int] = None,
+        append_action_listen: bool = True,
+    ) -> DialogueStateTracker:
+        """The stored conversation, or a new one (saved) that knows nothing is stored yet."""
+        self.max_event_history = max_event_history
+        tracker = await self.retrieve(sender_id)
+        if tracker is not None:
+            return tracker
+        if not self.domain:  # without a domain nothing is read back, stored or not: count
+            return await self.create_tracker(sender_id, append_action_listen)
+        tracker = self.init_tracker(sender_id)
+        vars(tracker)[PERSISTED] = 0  # ``_retrieve`` found no event of this conversation
+        if append_action_listen:
+            tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+        await self.save(tracker)
         return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:

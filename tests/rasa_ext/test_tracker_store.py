@@ -55,6 +55,19 @@ async def test_a_saved_tracker_writes_only_its_new_events_without_counting_the_s
     assert said(await store.retrieve("customer-1")) == ["hello", "again", "and again"]
 
 
+async def test_a_new_conversation_is_created_and_saved_without_counting(tmp_path) -> None:
+    store = UrlSQLTrackerStore(Domain.empty(), url=f"sqlite:///{tmp_path / 'tracker.db'}")
+    statements: list = []
+    event.listen(store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    tracker = await store.get_or_create_tracker("new-customer")
+    assert [e.as_dict()["event"] for e in tracker.events] == ["action"]  # listening
+    tracker.update(utter("hello"))
+    await store.save(tracker)
+    assert not [s for s in statements if "count(" in s.lower()]
+    again = await store.get_or_create_tracker("new-customer")
+    assert said(again) == ["hello"] and len(again.events) == 2
+
+
 async def test_a_tracker_that_does_not_know_what_is_stored_is_counted(tmp_path) -> None:
     store = UrlSQLTrackerStore(Domain.empty(), url=f"sqlite:///{tmp_path / 'tracker.db'}")
     tracker = DialogueStateTracker("customer-2", slots=[])
