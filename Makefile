@@ -20,7 +20,8 @@ export PYTHONPATH := $(CURDIR)
 
 help:
 	@echo "make install   create .venv (Python 3.10), install pinned dependencies, build the widget, create the database, train"
-	@echo "make run       start the Rasa server (:5005) and the action server (:5055)"
+	@echo "make run       sync data/kb/ into the database (python -m bot kb sync), start the Rasa server (:5005),"
+	@echo "               the action server (:5055) and the web app (:8000)"
 	@echo "make test      all tests (unit, integration, conversation, end-to-end)"
 	@echo "make widget    build the chat widget (npm ci, esbuild) into bot/web/static/dist/"
 	@echo "make train     train the model if the training data changed"

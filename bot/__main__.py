@@ -1,11 +1,13 @@
 """Command line: ``python -m bot <command>``.
 
 db upgrade            create or upgrade the database schema
-kb import|export|lint move articles between data/kb/ and the database; check them
+kb sync               bring the database in step with data/kb/ where only the files changed;
+                      report what to export and the conflicts (--prefer files|editor)
+kb export             write what editors changed back to data/kb/ (only changed files)
+kb import|lint        load every file into the database (replacing); check the files
 kb nlu                generate the NLU training file from the published articles
 orders load           load the demo orders
-setup                 db upgrade, kb import into an empty knowledge base, demo orders,
-                      demo staff when there are no users
+setup                 db upgrade, kb sync, demo orders, demo staff when there are no users
 users create|list     people who sign in to the web app (agents, editors, admins)
 serve                 start the action server and the Rasa server (what `make run` runs)
 fingerprint           hash of the training data (names the model)
@@ -18,10 +20,13 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 from bot import db
 from bot.settings import get_settings
+
+if TYPE_CHECKING:
+    from bot.kb.sync import SyncReport
 
 logger = logging.getLogger("bot")
 
@@ -44,19 +49,47 @@ def _cmd_kb_import(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
     with db.session_scope(db.get_engine()) as session:
         report = import_sources(session, sources, author=args.author)
+    for problem in report.errors:
+        print(f"error: {problem}", file=sys.stderr)
     print(f"knowledge base import: {report.summary()}")
-    return 1 if errors else 0
+    return 1 if errors or report.errors else 0
+
+
+def _kb_sync(args: argparse.Namespace) -> SyncReport:
+    from bot.errors import ArticleSourceError
+    from bot.kb.sync import Change, SyncReport, sync
+
+    try:
+        with db.session_scope(db.get_engine()) as session:
+            report = sync(
+                session, _kb_dir(args), prefer=args.prefer, author=args.author, only=args.article
+            )
+    except ArticleSourceError as error:
+        where = error.path or _kb_dir(args)
+        report = SyncReport([Change(str(where), "error", str(error).removeprefix(f"{where}: "))])
+    for line in report.lines():
+        print(line)
+    print(report.summary())
+    return report
+
+
+def _cmd_kb_sync(args: argparse.Namespace) -> int:
+    """Sync data/kb and the database; 1 when a conflict or an unreadable file is left."""
+    return 0 if _kb_sync(args).ok else 1
 
 
 def _cmd_kb_export(args: argparse.Namespace) -> int:
-    from bot.kb.sources import export_articles
+    """Export the editors' changes; 1 when an article was left alone (said why)."""
+    from bot.kb.sync import display_path, export
 
     with db.session_scope(db.get_engine()) as session:
-        written = export_articles(session, _kb_dir(args))
-    for path in written:
-        print(f"wrote {path}")
-    print(f"knowledge base export: {len(written)} file(s) changed")
-    return 0
+        report = export(session, _kb_dir(args), everything=args.all)
+    for path in report.written:
+        print(f"wrote {display_path(path)}")
+    for change in report.skipped:
+        print(change.line())
+    print(report.summary())
+    return 1 if report.skipped else 0
 
 
 def _cmd_kb_lint(args: argparse.Namespace) -> int:
@@ -108,20 +141,21 @@ def _cmd_orders_load(args: argparse.Namespace) -> int:
 
 
 def _cmd_setup(args: argparse.Namespace) -> int:
-    """Upgrade the schema; import the articles into an empty knowledge base; load demo orders.
+    """Upgrade the schema; sync the articles with data/kb; load demo orders.
 
-    An existing knowledge base is left alone: it may hold editors' changes that the files do not.
+    What editors published is kept (the sync imports only files that changed while the database
+    did not). A conflict is reported and leaves the database as it is, without stopping the
+    set-up: the assistant keeps answering with what it had. A file that cannot be read fails it.
     """
-    from bot.kb import repository
-
-    args.dir, args.author = None, "import"
+    args.dir, args.author, args.prefer, args.article = None, "git", None, None
     code = _cmd_db_upgrade(args)
-    with db.session_scope(db.get_engine()) as session:
-        empty = repository.kb_fingerprint(session)[0] == 0
-    if empty:
-        code = code or _cmd_kb_import(args)
-    else:
-        print("knowledge base already has articles: not imported (use `kb import` to update)")
+    report = _kb_sync(args)
+    if report.count("conflict"):
+        print(
+            "knowledge base: the conflicting articles stay as the database has them until "
+            "`python -m bot kb sync --prefer files|editor` decides"
+        )
+    code = code or (1 if report.count("error") else 0)
     code = code or _cmd_orders_load(args)
     if code == 0:
         from bot.users import load_demo_users
@@ -207,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     kb = commands.add_parser("kb", help="knowledge base").add_subparsers(dest="sub", required=True)
     for name, func in (
+        ("sync", _cmd_kb_sync),
         ("import", _cmd_kb_import),
         ("export", _cmd_kb_export),
         ("lint", _cmd_kb_lint),
@@ -217,6 +252,26 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(func=func)
         if name == "import":
             sub.add_argument("--author", default="import", help="recorded in the versions")
+        if name == "sync":
+            sub.add_argument(
+                "--prefer",
+                choices=["files", "editor"],
+                help="decide conflicts: import the file, or write the editor's version to it",
+            )
+            sub.add_argument(
+                "--article",
+                action="append",
+                metavar="LANGUAGE/ID",
+                help="sync only this article, e.g. en/return-policy (repeatable)",
+            )
+            sub.add_argument("--author", default="git", help="recorded in imported versions")
+        if name == "export":
+            sub.add_argument(
+                "--all",
+                action="store_true",
+                help="write every article as the database has it, also over files changed "
+                "since the last sync",
+            )
         if name == "lint":
             sub.add_argument("--languages", help="comma-separated languages every article needs")
 

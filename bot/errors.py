@@ -10,6 +10,7 @@
   - ``OrderLookupError``: an order lookup could not be done (not the same as "no match").
   - ``StoryError``: a training or test story an editor saves is refused.
     - ``StoryInvalid``: the story is not valid Rasa data (carries the problems, in plain words).
+    - ``StoryNotFound``: the story to change or delete is not in the editor's file.
     - ``ConversationNotFound``: no conversation with that id in the tracker store.
   - ``InboxError``: an editor's action on the inbox cannot be done.
     - ``AlreadyHandled``: some of the messages were handled meanwhile (carries who and when).
@@ -96,6 +97,10 @@ class StoryInvalid(StoryError):
 
 class ConversationNotFound(StoryError):
     """No conversation with the given id in Rasa's tracker store."""
+
+
+class StoryNotFound(StoryError):
+    """No story or rule of that name in the editor's file (deleted or renamed meanwhile)."""
 
 
 class InboxError(BotError):

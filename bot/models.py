@@ -13,6 +13,7 @@ from bot.kb.models import (  # noqa: F401
     Article,
     ArticleQuestion,
     ArticleRating,
+    ArticleSync,
     ArticleVersion,
     InboxAction,
     InboxHandled,

@@ -299,6 +299,8 @@ class FeatureScaler:
         out = np.zeros((n, labels), dtype=np.float64)
         for origin in self.origins:
             width = self.widths[origin]
+            if self.sparse[origin] and n == 1 and self._one_row(blocks[0], origin, parts, out):
+                continue
             if self.sparse[origin]:
                 matrix = self._counts(blocks, origin)
                 data = np.log1p(np.abs(matrix.data)) * self.idf[origin][matrix.indices]
@@ -315,6 +317,25 @@ class FeatureScaler:
                 norms[norms == 0] = 1.0
                 out += (dense * (self.dense_weight / norms)[:, None]) @ parts[origin]
         return out
+
+    def _one_row(
+        self, block: Dict[str, Any], origin: str, parts: Dict[str, np.ndarray], out: np.ndarray
+    ) -> bool:
+        """``margins`` of one message's sparse block ``origin`` added to ``out`` straight from
+        Rasa's COO row (building a CSR matrix per message cost about 4% of the Rasa server's
+        busy time); False when the block is not a COO row with distinct columns."""
+        row = block.get(origin)
+        if row is None:
+            return True  # a missing block adds nothing
+        if not scipy.sparse.isspmatrix_coo(row) or row.shape[0] != 1:
+            return False
+        columns = row.col
+        if len(np.unique(columns)) != len(columns):
+            return False  # repeated columns: the general path sums them first
+        data = np.log1p(np.abs(row.data.astype(np.float64))) * self.idf[origin][columns]
+        norm = float(np.sqrt(data @ data)) or 1.0
+        out[0] += (data / norm) @ parts[origin][columns]
+        return True
 
     def to_json(self) -> Dict[str, Any]:
         return {

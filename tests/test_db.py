@@ -111,3 +111,14 @@ def test_sqlite_file_connections_are_kept_between_sessions(tmp_path) -> None:
             assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
             connections.add(id(connection.connection.dbapi_connection))
     assert len(connections) == 1
+
+
+def test_the_kb_sync_migration_downgrades_and_upgrades(database_url, engine) -> None:
+    from alembic import command
+
+    head = db.current_revision(engine)
+    command.downgrade(db.alembic_config(database_url), "0009")
+    assert "kb_article_sync" not in inspect(engine).get_table_names()
+    db.upgrade(database_url)
+    assert db.current_revision(engine) == head
+    assert "kb_article_sync" in inspect(engine).get_table_names()

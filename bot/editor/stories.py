@@ -2,8 +2,8 @@
 
 The project's domain (``domain.yml``) gives the words: an intent is shown by a readable name and
 its first examples from ``data/nlu/``, a response by its text, a custom action by what it does.
-Stories and rules are read by Rasa's own reader (``YAMLStoryReader``), so what the editor sees is
-what training sees.
+Stories and rules (and the test stories of ``tests/conversations/``) are read by Rasa's own
+reader (``YAMLStoryReader``), so what the editor sees is what training and testing see.
 """
 
 from __future__ import annotations
@@ -24,9 +24,13 @@ from bot.settings import Settings
 logger = logging.getLogger(__name__)
 
 STORY_FOLDERS = ("data/stories", "data/rules")
-EDITOR_STORIES = Path("data/stories/editor.yml")
-EDITOR_TESTS = Path("tests/conversations/editor.yml")
 TEST_FOLDER = Path("tests/conversations")
+EDITOR_STORIES = Path("data/stories/editor.yml")
+EDITOR_RULES = Path("data/rules/editor.yml")
+EDITOR_TESTS = TEST_FOLDER / "editor.yml"
+# The editor's own files: what is in them can be changed and deleted in the page; the other
+# files are the developers' and read-only there.
+EDITOR_FILES = (EDITOR_STORIES, EDITOR_RULES, EDITOR_TESTS)
 GENERATED_NLU = "kb_questions.yml"  # the articles' questions: too many to be words
 EXAMPLES_SHOWN = 2
 # What our custom actions and the form do, in words (the domain has only their names).
@@ -170,10 +174,20 @@ def intent_examples(paths: Iterable[Path]) -> Dict[str, List[str]]:
 
 
 def story_files(project: Path) -> List[Path]:
+    """The training stories and rules, then the test stories."""
     files: List[Path] = []
-    for folder in STORY_FOLDERS:
+    for folder in (*STORY_FOLDERS, str(TEST_FOLDER)):
         files.extend(sorted((project / folder).glob("*.yml")))
     return files
+
+
+def kind_of(step: Any, file: Path) -> str:
+    """``rule``, ``test`` (a test story) or ``story`` (a training story)."""
+    from rasa.shared.core.training_data.structures import RuleStep
+
+    if isinstance(step, RuleStep):
+        return "rule"
+    return "test" if file.parent == TEST_FOLDER else "story"
 
 
 def read_steps(project: Path, paths: Optional[List[Path]] = None) -> List[Tuple[Path, Any]]:
@@ -230,19 +244,41 @@ def turns_of(step: Any, words: Vocabulary) -> List[Dict[str, Any]]:
 
 
 def conversations(project: Path) -> List[Dict[str, Any]]:
-    """Every story and rule of the training data, in file order, as a conversation."""
-    from rasa.shared.core.training_data.structures import RuleStep
-
+    """Every story and rule of the training data, then every test story, in file order, as a
+    conversation; ``editable`` when it is in one of the editor's files."""
     words = vocabulary(project)
-    return [
-        {
+    found = []
+    for path, step in read_steps(project):
+        file = path.relative_to(project)
+        shown = {
             "name": step.block_name,
-            "kind": "rule" if isinstance(step, RuleStep) else "story",
-            "file": str(path.relative_to(project)),
+            "kind": kind_of(step, file),
+            "file": str(file),
+            "editable": file in EDITOR_FILES,
             "turns": turns_of(step, words),
         }
-        for path, step in read_steps(project)
-    ]
+        if shown["kind"] == "rule":
+            shown.update(rule_shape(step))
+        found.append(shown)
+    return found
+
+
+def rule_shape(step: Any) -> Dict[str, bool]:
+    """Whether a rule applies only at the start of a conversation, and whether the bot waits
+    for the customer after it (Rasa's ``conversation_start``, ``wait_for_user_input``)."""
+    from rasa.shared.core.constants import RULE_SNIPPET_ACTION_NAME
+    from rasa.shared.core.events import ActionExecuted
+
+    conditions = step.condition_events_indices or set()
+    events = [e for i, e in enumerate(step.events) if i not in conditions]
+
+    def snippet(event: Any) -> bool:
+        return isinstance(event, ActionExecuted) and event.action_name == RULE_SNIPPET_ACTION_NAME
+
+    return {
+        "conversation_start": not (events and snippet(events[0])),
+        "wait_for_user_input": not (len(events) > 1 and snippet(events[-1])),
+    }
 
 
 def matches(conversation: Dict[str, Any], query: str) -> bool:
@@ -268,7 +304,7 @@ def search(
     project: Path, query: Optional[str] = None, kind: Optional[str] = None
 ) -> List[Dict[str, Any]]:
     """The stories and rules whose name, intents or actions match ``query`` (all when empty),
-    only stories or only rules when ``kind`` says so."""
+    only training stories, rules or test stories when ``kind`` (story, rule, test) says so."""
     found = conversations(project)
     if kind:
         found = [c for c in found if c["kind"] == kind]

@@ -3,8 +3,10 @@
 ``check_training`` runs what ``rasa data validate`` runs on stories (Rasa's ``Validator``:
 intents and actions in the domain, utterances with a response, forms, and the story structure
 conflicts of ``verify_story_structure``) on a temporary copy of the project's data with the new
-file in place. Rasa reports through warnings and log lines; they are captured here, and only
-those about the new story refuse it.
+file in place, then trains Rasa's ``RulePolicy`` on it (no model is written): what it refuses at
+training (a rule or story contradicting a rule, an incomplete rule) would make the next
+retraining fail. Rasa reports through warnings, log lines and exceptions; they are captured
+here, and only those about the new story or rule refuse it.
 """
 
 from __future__ import annotations
@@ -30,23 +32,6 @@ STORY_FINDINGS = (
     "is not a valid utterance action",
     "is not listed in the domain file",
 )
-
-
-def test_story_names(project: Path, domain: Any) -> Dict[str, str]:
-    """The test stories' names (case-folded) -> their file."""
-    from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
-
-    names: Dict[str, str] = {}
-    for path in sorted((project / stories.TEST_FOLDER).glob("*.yml")):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                read = YAMLStoryReader(domain, source_name=str(path)).read_from_file(path)
-            except Exception:  # a broken test file is make test-stories' to report
-                logger.warning("test stories in %s cannot be read", path.name)
-                continue
-        names.update({s.block_name.casefold(): str(path.relative_to(project)) for s in read})
-    return names
 
 
 def check_training(
@@ -81,9 +66,90 @@ def check_training(
                 (s for s in validator.story_graph.story_steps if s.block_name == name), None
             )
             problems = conflicts_of(validator, name, words)
+            problems += rule_policy_problems(importer, name, words)
         problems = rasa_warnings(caught, story) + problems
     if problems:
         raise StoryInvalid(problems)
+
+
+_CONTRADICTION = re.compile(
+    r"^- the prediction of the action '(?P<action>.*?)' in (?P<kind>rule|story) '(?P<name>.*)' "
+    r"is contradicting with rule\(s\) '(?P<rules>.*?)'(?: which predicted action "
+    r"'(?P<predicted>.*)')?\.?$"
+)
+
+
+def quiet_structlog() -> None:
+    """Rasa's structured log (a debug line per rule prediction) at warnings only, unless the
+    process configured it (Rasa's CLI does); the standard logging is left alone."""
+    import structlog
+
+    if not structlog.is_configured():
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+
+
+def rule_policy_problems(importer: Any, name: str, words: stories.Vocabulary) -> List[str]:
+    """What Rasa's RulePolicy, trained on the importer's data, refuses about ``name``, in words."""
+    from rasa.core.policies.rule_policy import InvalidRule, RulePolicy
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.core.generator import TrainingDataGenerator
+
+    quiet_structlog()
+    configured: Dict[str, Any] = next(
+        (p for p in importer.get_config().get("policies") or [] if p.get("name") == "RulePolicy"),
+        {},
+    )
+    domain = importer.get_domain()
+    trackers = TrainingDataGenerator(
+        importer.get_stories(), domain, remove_duplicates=True, augmentation_factor=0
+    ).generate()
+    config = {**RulePolicy.get_default_config(), **configured}
+    config.pop("name", None)
+    with tempfile.TemporaryDirectory(prefix="amberline-rules-") as folder:
+        policy = RulePolicy(
+            config,
+            LocalModelStorage(Path(folder)),
+            Resource("rules"),
+            ExecutionContext(GraphSchema({}), "story-editor"),
+        )
+        try:
+            policy.train(trackers, domain)
+        except InvalidRule as error:
+            return rule_words(error.message, name, words)
+    return []
+
+
+def rule_words(message: str, name: str, words: stories.Vocabulary) -> List[str]:
+    """The lines of RulePolicy's refusal about ``name``, in plain words (RulePolicy names what
+    the rules predict unless it is its fallback action, as when two rules disagree)."""
+    ours: List[str] = []
+    theirs: List[str] = []
+    for line in message.splitlines():
+        found = _CONTRADICTION.match(line.strip())
+        if found is None:
+            if f"'{name}'" in line and line.strip().startswith("- "):
+                ours.append(f"Rasa would refuse this at training: {line.strip()[2:]}")
+            continue
+        rules = found["rules"]  # names joined by ", ", which names may hold too
+        if found["name"] == name:
+            others = f"'{rules}'" if rules != name else "itself"
+            instead = (
+                f"it {doing(found['predicted'], words)}" if found["predicted"] else "otherwise"
+            )
+            ours.append(
+                f"This {found['kind']} contradicts the rule {others}: here the bot then "
+                f"{doing(found['action'], words)}, where the rule says {instead}. A rule always "
+                "applies: choose what the bot does next so that they agree."
+            )
+        elif name == rules or rules.startswith(f"{name}, ") or f", {name}" in rules:
+            theirs.append(
+                f"This rule contradicts the {found['kind']} '{found['name']}', which says the "
+                f"bot then {doing(found['action'], words)}. Choose what the bot does next so "
+                "that they agree."
+            )
+    return list(dict.fromkeys(ours or theirs))
 
 
 def check_test(step: Any, words: stories.Vocabulary) -> None:

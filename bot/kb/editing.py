@@ -30,14 +30,14 @@ from bot.kb.models import (
     changed_fields,
     snapshot_fields,
 )
-from bot.kb.sources import ARTICLE_ID_RE
+from bot.kb.sources import ARTICLE_ID_RE, MAX_ID_CHARS
 from bot.kb.text import clean_text
 from bot.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 
-MAX_ID = 100
-MAX_TITLE = 200
+MAX_ID = MAX_ID_CHARS
+MAX_TITLE = repository.MAX_TITLE_CHARS
 MAX_BODY = 20_000
 MAX_QUESTION = repository.MAX_QUESTION_CHARS
 MAX_QUESTIONS = 200

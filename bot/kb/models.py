@@ -153,6 +153,20 @@ class InboxHandled(Base):
     action_row = relationship("InboxAction", back_populates="items")
 
 
+class ArticleSync(Base):
+    """Where an article stood when it was last synced with its file in ``data/kb``
+    (``bot.kb.sync``): the hash of the file's text then (None once the file was removed and the
+    article archived) and the article's version then. A later sync tells from these which side
+    changed since: the file, the database (an editor published), or both."""
+
+    __tablename__ = "kb_article_sync"
+
+    article_pk = Column(Integer, ForeignKey("kb_articles.pk", ondelete="CASCADE"), primary_key=True)
+    file_hash = Column(String(64), nullable=True)
+    article_version = Column(Integer, nullable=False)
+    synced_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
 def snapshot_fields(article: Article) -> dict:
     """The versioned fields of ``article`` as plain data."""
     return {
@@ -178,6 +192,7 @@ __all__ = [
     "Article",
     "ArticleQuestion",
     "ArticleRating",
+    "ArticleSync",
     "ArticleVersion",
     "InboxAction",
     "InboxHandled",

@@ -11,7 +11,7 @@ unit of work (``bot.db.session_scope``).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -23,6 +23,7 @@ from bot.kb.models import (
     Article,
     ArticleQuestion,
     ArticleRating,
+    ArticleSync,
     ArticleVersion,
     changed_fields,
     snapshot_fields,
@@ -30,6 +31,7 @@ from bot.kb.models import (
 from bot.timeutil import utcnow
 
 MAX_QUESTION_CHARS = 500
+MAX_TITLE_CHARS = 200  # the column's size
 
 
 def _clean_questions(questions: Iterable[str]) -> List[str]:
@@ -115,6 +117,40 @@ def kb_fingerprint(session: Session) -> Tuple[int, Optional[dt.datetime], int]:
     return int(count), last, int(versions)
 
 
+def clean_fields(
+    *,
+    title: str,
+    body: str,
+    questions: Iterable[str],
+    tags: Iterable[str],
+    audience: str,
+    status: str,
+) -> dict:
+    """The versioned fields as ``save_article`` stores them (``snapshot_fields`` of the saved
+    article): spaces collapsed, repeated question variants dropped, tags lower-case. Raises
+    ArticleInvalid for invalid values."""
+    title = " ".join(title.split())
+    body = body.strip()
+    if not title:
+        raise ArticleInvalid("the title is empty", "title")
+    if len(title) > MAX_TITLE_CHARS:
+        raise ArticleInvalid(f"the title is longer than {MAX_TITLE_CHARS} characters", "title")
+    if not body:
+        raise ArticleInvalid("the answer is empty", "body")
+    if audience not in AUDIENCES:
+        raise ArticleInvalid(f"audience must be one of {', '.join(AUDIENCES)}", "audience")
+    if status not in STATUSES:
+        raise ArticleInvalid(f"status must be one of {', '.join(STATUSES)}", "status")
+    return {
+        "title": title,
+        "body": body,
+        "questions": _clean_questions(questions),
+        "tags": list(dict.fromkeys(" ".join(t.split()).lower() for t in tags if t.strip())),
+        "audience": audience,
+        "status": status,
+    }
+
+
 def save_article(
     session: Session,
     *,
@@ -136,24 +172,9 @@ def save_article(
     since, VersionConflict is raised and nothing is written. Saving what the article's row holds
     changes nothing. Raises ArticleInvalid for invalid values.
     """
-    title = " ".join(title.split())
-    body = body.strip()
-    if not title:
-        raise ArticleInvalid("the title is empty", "title")
-    if not body:
-        raise ArticleInvalid("the answer is empty", "body")
-    if audience not in AUDIENCES:
-        raise ArticleInvalid(f"audience must be one of {', '.join(AUDIENCES)}", "audience")
-    if status not in STATUSES:
-        raise ArticleInvalid(f"status must be one of {', '.join(STATUSES)}", "status")
-    after = {
-        "title": title,
-        "body": body,
-        "questions": _clean_questions(questions),
-        "tags": list(dict.fromkeys(" ".join(t.split()).lower() for t in tags if t.strip())),
-        "audience": audience,
-        "status": status,
-    }
+    after = clean_fields(
+        title=title, body=body, questions=questions, tags=tags, audience=audience, status=status
+    )
     article = find_article(session, article_id, language)
     now = utcnow()
     if article is None:
@@ -227,6 +248,26 @@ def article_versions(session: Session, article_id: str, language: str) -> List[A
     """Every saved version of the article, oldest first. Raises ArticleNotFound."""
     article = get_article(session, article_id, language)
     return list(article.versions)
+
+
+def sync_records(session: Session) -> Dict[int, ArticleSync]:
+    """Where each article stood at its last sync with its file (``bot.kb.sync``), by article pk."""
+    return {row.article_pk: row for row in session.execute(select(ArticleSync)).scalars()}
+
+
+def record_sync(session: Session, article: Article, file_hash: Optional[str]) -> ArticleSync:
+    """Remember that ``article``, as it is now, is in step with a file whose text hashes to
+    ``file_hash`` (None: with no file, the article archived because its file was removed)."""
+    session.flush()  # a new article gets its pk
+    row = session.get(ArticleSync, article.pk)
+    if row is None:
+        row = ArticleSync(article_pk=article.pk)
+        session.add(row)
+    row.file_hash = file_hash
+    row.article_version = article.version
+    row.synced_at = utcnow()
+    session.flush()
+    return row
 
 
 def record_rating(

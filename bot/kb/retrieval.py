@@ -21,6 +21,7 @@ import logging
 import re
 import threading
 import time
+from collections import Counter
 from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
@@ -88,10 +89,14 @@ class KnowledgeIndex:
         )
         texts = [fold(e.text) for e in self.entries]
         self.speller = Speller(vocabulary_of(texts), language=language)
-        # Each entry's words, by article: which articles a one-word topic belongs to.
-        self._entry_words: Dict[str, List[Set[str]]] = {}
-        for entry, folded in zip(self.entries, texts, strict=True):
-            self._entry_words.setdefault(entry.article_id, []).append(set(WORD.findall(folded)))
+        # Which entries use each word, and each article's number of entries: which articles a
+        # one-word topic belongs to (``sharing``).
+        self._entries_with: Dict[str, Set[int]] = {}
+        self._entry_counts: Dict[str, int] = {}
+        for number, (entry, folded) in enumerate(zip(self.entries, texts, strict=True)):
+            self._entry_counts[entry.article_id] = self._entry_counts.get(entry.article_id, 0) + 1
+            for word in set(WORD.findall(folded)):
+                self._entries_with.setdefault(word, set()).add(number)
         self._char = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=1
         )
@@ -194,19 +199,25 @@ class KnowledgeIndex:
         if not words:
             return {}
 
-        def has(vocabulary: Set[str], word: str) -> bool:
-            return (
-                word in vocabulary
-                or f"{word}s" in vocabulary
-                or (word.endswith("s") and word[:-1] in vocabulary)
-            )
+        nothing: Set[int] = set()
 
-        shares = {}
-        for article, entries in self._entry_words.items():
-            hits = sum(all(has(vocabulary, w) for w in words) for vocabulary in entries)
-            if hits:
-                shares[article] = round(hits / len(entries), 4)
-        return shares
+        def using(word: str) -> Set[int]:
+            """The entries that use ``word``, its plural or (a plural) its singular."""
+            entries = self._entries_with
+            found = entries.get(word, nothing) | entries.get(f"{word}s", nothing)
+            if word.endswith("s"):
+                found |= entries.get(word[:-1], nothing)
+            return found
+
+        common = using(words[0])
+        for word in words[1:]:
+            common &= using(word)
+        hits = Counter(self.entries[number].article_id for number in common)
+        return {
+            article: round(hits[article] / count, 4)
+            for article, count in self._entry_counts.items()
+            if hits[article]
+        }
 
     def scores(self, text: str) -> Dict[str, float]:
         """Every article's retrieval score for ``text``: the mean of the methods (0..1)."""

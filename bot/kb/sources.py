@@ -1,13 +1,15 @@
 """Markdown article sources in ``data/kb/<language>/<id>.md``: parse, render, import, export.
 
 The files are what content is reviewed in (git); the database is what the assistant reads at run
-time. ``import_sources`` moves files into the database (creating versions), ``export_articles``
-writes the database back to files with a stable layout, so that diffs stay clean.
+time. ``import_sources`` moves files into the database (creating versions); ``render_article``
+writes an article with a stable layout, so that diffs stay clean. Keeping the two in step, in
+both directions, is ``bot.kb.sync``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import re
 from pathlib import Path
@@ -17,7 +19,7 @@ import frontmatter
 import yaml
 from sqlalchemy.orm import Session
 
-from bot.errors import ArticleSourceError
+from bot.errors import ArticleInvalid, ArticleSourceError
 from bot.kb import repository
 from bot.kb.models import AUDIENCES, STATUSES, Article
 from bot.settings import SUPPORTED_LANGUAGES
@@ -25,6 +27,7 @@ from bot.settings import SUPPORTED_LANGUAGES
 logger = logging.getLogger(__name__)
 
 ARTICLE_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MAX_ID_CHARS = 100  # the column's size
 FIELDS = ("id", "language", "title", "tags", "audience", "status", "questions")
 
 
@@ -41,6 +44,7 @@ class ArticleSource:
     audience: str = "public"
     status: str = "published"
     path: Optional[Path] = None
+    file_hash: Optional[str] = dataclasses.field(default=None, compare=False)
 
     @property
     def question_texts(self) -> List[str]:
@@ -59,6 +63,11 @@ class ArticleSource:
             "audience": self.audience,
             "status": self.status,
         }
+
+
+def text_hash(text: str) -> str:
+    """The hash of a file's text that ``bot.kb.sync`` remembers (SHA-256, hex)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _str_list(value: object, name: str, path: Path) -> Tuple[str, ...]:
@@ -84,9 +93,11 @@ def parse_article_text(text: str, path: Path) -> ArticleSource:
     article_id = str(meta.get("id") or "").strip()
     if not article_id:
         raise ArticleSourceError("the front matter has no 'id'", path)
-    if not ARTICLE_ID_RE.match(article_id):
+    if len(article_id) > MAX_ID_CHARS or not ARTICLE_ID_RE.match(article_id):
         raise ArticleSourceError(
-            f"id '{article_id}' must be lower-case words joined by hyphens", path
+            f"id '{article_id[:MAX_ID_CHARS]}' must be lower-case words joined by hyphens, "
+            f"at most {MAX_ID_CHARS} characters",
+            path,
         )
     if path.stem != article_id:
         raise ArticleSourceError(f"the file must be named {article_id}.md", path)
@@ -118,6 +129,7 @@ def parse_article_text(text: str, path: Path) -> ArticleSource:
         audience=audience,
         status=status,
         path=path,
+        file_hash=text_hash(text),
     )
 
 
@@ -208,15 +220,23 @@ class ImportReport:
 def import_sources(
     session: Session, sources: Iterable[ArticleSource], *, author: str = "import"
 ) -> ImportReport:
-    """Create or update the database articles from ``sources``; nothing is deleted."""
+    """Create or update the database articles from ``sources``; nothing is deleted. Whatever
+    the database holds is replaced (``bot.kb.sync`` asks first); an article read from a file is
+    remembered as in step with that file."""
     report = ImportReport()
     for source in sources:
         key = f"{source.language}/{source.article_id}"
         before = repository.find_article(session, source.article_id, source.language)
         old_version = before.version if before is not None else None
-        article = repository.save_article(
-            session, **source.fields(), author=author, note="imported from data/kb"
-        )
+        try:
+            article = repository.save_article(
+                session, **source.fields(), author=author, note="imported from data/kb"
+            )
+        except ArticleInvalid as error:
+            report.errors.append(f"{source.path or key}: {error}")
+            continue
+        if source.file_hash is not None:
+            repository.record_sync(session, article, source.file_hash)
         if old_version is None:
             report.created.append(key)
         elif article.version != old_version:
@@ -224,17 +244,3 @@ def import_sources(
         else:
             report.unchanged.append(key)
     return report
-
-
-def export_articles(session: Session, kb_dir: Path) -> List[Path]:
-    """Write every database article to ``kb_dir``; returns the files whose text changed."""
-    written: List[Path] = []
-    for article in repository.list_articles(session):
-        path = kb_dir / article.language / f"{article.article_id}.md"
-        text = render_article(source_from_article(article))
-        if path.exists() and path.read_text(encoding="utf-8") == text:
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written

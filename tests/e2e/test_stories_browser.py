@@ -149,7 +149,11 @@ def test_a_real_conversation_corrected_and_saved_as_a_test_story(
 
     story = read_back(project_of(stack) / "tests/conversations/editor.yml", name)
     said = [(e.intent_name, e.text) for e in story.events if isinstance(e, UserUttered)]
-    assert said == [("greet", "hello there"), ("goodbye", "cheers, that's all, write to [email]")]
+    # The e-mail address the bot understood is kept as the entity, as an example address.
+    assert said == [
+        ("greet", "hello there"),
+        ("goodbye", "cheers, that's all, write to customer@example.com"),
+    ]
     done = [e.action_name for e in story.events if isinstance(e, ActionExecuted)]
     assert done == ["utter_greet", "utter_goodbye"]
     assert not (PROJECT_ROOT / "tests/conversations/editor.yml").exists()
@@ -208,3 +212,111 @@ def test_what_customers_wrote_is_shown_as_text(
     said = p.locator("#conversation-turns li.customer .said").first
     expect(said).to_have_text(f'<img src=x onerror=alert(1)> "{sender}" call [phone]')
     assert p.locator("#conversation-turns img").count() == 0
+
+
+def test_a_conversation_saved_as_a_rule_then_changed_and_deleted(
+    page: Tuple[Page, List[str]], stack: Any, sender: str
+) -> None:
+    """A real conversation saved as a rule (data/rules/editor.yml), found in the list as the
+    editors' own, changed (renamed, the bot then going on) and deleted; a developer's rule stays
+    read-only."""
+    p, _ = page
+    stack.say(sender, "are you a bot?")
+    p.get_by_label("Conversation id").fill(sender)
+    p.get_by_role("button", name="Find conversations").click()
+    p.locator("#conversations button", has_text=sender).click()
+    expect(p.locator("#conversation-turns li.customer")).to_have_count(1)
+    choose_turns(p, ["bot_challenge"], ["utter_iamabot"])
+    name = f"a bot question {sender}"
+    p.get_by_label("Name of the story").fill(name)
+    p.get_by_label("a rule").check()
+    expect(p.locator("#rule-options")).to_be_visible()
+    p.get_by_role("button", name="Save story").click()
+    expect(p.locator("#saved")).to_be_visible(timeout=TIMEOUT)
+    expect(p.locator("#saved-text")).to_contain_text("data/rules/editor.yml")
+    expect(p.locator("#saved-yaml")).to_contain_text(f"- rule: {name}")
+    rules = project_of(stack) / "data/rules/editor.yml"
+    from rasa.shared.core.training_data.structures import RuleStep
+
+    assert isinstance(read_back(rules, name), RuleStep)
+
+    # Found in the list as the editors' own: changed in place.
+    p.get_by_label("Search by name, intent or action").fill(sender)
+    p.get_by_label("Show").select_option("rule")
+    p.locator("#stories button", has_text=name).click()
+    expect(p.locator("#story-kind-badge")).to_have_text("Rule")
+    expect(p.locator("#story-shape")).to_contain_text("then the bot waits for the customer")
+    p.get_by_role("button", name="Change", exact=True).click()
+    expect(p.locator("#conversation-heading")).to_contain_text(f"Changing “{name}”")
+    expect(p.get_by_label("a test story")).to_be_disabled()
+    renamed = f"a bot question, renamed {sender}"
+    p.get_by_label("Name of the story").fill(renamed)
+    p.get_by_label("then the bot waits for the customer").uncheck()
+    p.get_by_role("button", name="Save changes").click()
+    expect(p.locator("#saved")).to_be_visible(timeout=TIMEOUT)
+    expect(p.locator("#saved-yaml")).to_contain_text("wait_for_user_input: false")
+    screenshot(p, "stories-rule-changed")
+    text = rules.read_text()
+    assert f"- rule: {renamed}" in text and f"- rule: {name}\n" not in text
+    assert read_back(rules, renamed).block_name == renamed
+
+    # Deleted, after a confirmation in the page.
+    p.get_by_label("Search by name, intent or action").fill(f"renamed {sender}")
+    p.locator("#stories button", has_text=renamed).click()
+    p.get_by_role("button", name="Delete", exact=True).click()
+    expect(p.locator("#delete-question")).to_contain_text(renamed)
+    p.get_by_role("button", name="Delete for good").click()
+    expect(p.locator("#done")).to_contain_text(f"Deleted “{renamed}”")
+    expect(p.locator("#stories button", has_text=renamed)).to_have_count(0)
+    assert not rules.exists() or renamed not in rules.read_text()
+
+    # A developer's rule: read-only, with its file.
+    p.get_by_label("Search by name, intent or action").fill("are you a bot")
+    p.locator("#stories button", has_text="are you a bot").first.click()
+    expect(p.locator("#read-only")).to_contain_text("data/rules/basics.yml")
+    expect(p.get_by_role("button", name="Change", exact=True)).to_be_hidden()
+
+
+def test_a_new_rule_from_scratch_and_an_order_number_kept_as_an_entity(
+    page: Tuple[Page, List[str]], stack: Any, sender: str
+) -> None:
+    """A rule written from nothing (a customer turn, a bot turn); an order number the bot
+    understood in a real conversation is kept in the test story as an example order number,
+    marked as the entity."""
+    p, _ = page
+    p.get_by_role("button", name="New story or rule").click()
+    p.get_by_role("button", name="Add what the customer says").click()
+    p.get_by_role("button", name="Add what the bot does").click()
+    p.locator("#conversation-turns li.customer").get_by_label(
+        "What the customer meant"
+    ).select_option("thank")
+    p.locator("#conversation-turns li.bot").get_by_label("What the bot does next").select_option(
+        "utter_you_are_welcome"
+    )
+    name = f"thanks answered {sender}"
+    p.get_by_label("Name of the story").fill(name)
+    p.get_by_role("button", name="Save story").click()
+    expect(p.locator("#saved-text")).to_contain_text("data/rules/editor.yml", timeout=TIMEOUT)
+    assert read_back(project_of(stack) / "data/rules/editor.yml", name).block_name == name
+
+    stack.say(sender, "where is my order AM-100482")
+    p.get_by_label("Conversation id").fill(sender)
+    p.get_by_role("button", name="Find conversations").click()
+    p.locator("#conversations button", has_text=sender).click()
+    customer = p.locator("#conversation-turns li.customer").first
+    expect(customer).to_contain_text("where is my order [order number]")
+    expect(customer.get_by_label("keep order_number = [order number]")).to_be_checked()
+    choose_turns(p, ["order_status"], ["order_status_form"])
+    story = f"an order asked for {sender}"
+    p.get_by_label("Name of the story").fill(story)
+    p.get_by_label("a test story").check()
+    p.get_by_role("button", name="Save story").click()
+    expect(p.locator("#saved-yaml")).to_contain_text(
+        "where is my order [AM-100000](order_number)", timeout=TIMEOUT
+    )
+    from rasa.shared.core.events import UserUttered
+
+    saved = read_back(project_of(stack) / "tests/conversations/editor.yml", story)
+    (said,) = [e for e in saved.events if isinstance(e, UserUttered)]
+    assert said.text == "where is my order AM-100000"
+    assert [(e["entity"], e["value"]) for e in said.entities] == [("order_number", "AM-100000")]

@@ -13,6 +13,7 @@ import yaml
 
 from bot.editor import saving
 from bot.editor.saving import Step
+from bot.editor.steps import clean_line, clean_message
 from bot.errors import StoryInvalid
 from bot.kb import training
 
@@ -132,7 +133,12 @@ def test_a_contradiction_is_refused_in_plain_words_and_nothing_is_written(
         "says “hi” (greet): one says the bot then answers “Goodbye, and thank you for choosing "
         "Amberline!” (utter_goodbye), the other that it answers “Hi! I'm Amberline's virtual "
         "assistant. Ask me about orders,…” (utter_greet). Choose what the bot does next so "
-        "that they agree, or make the turns before it differ."
+        "that they agree, or make the turns before it differ.",
+        # What Rasa's RulePolicy would refuse at training: the rule 'greet' always answers.
+        "This story contradicts the rule 'greet': here the bot then answers “Goodbye, and thank "
+        "you for choosing Amberline!” (utter_goodbye), where the rule says it answers “Hi! I'm "
+        "Amberline's virtual assistant. Ask me about orders,…” (utter_greet). A rule always "
+        "applies: choose what the bot does next so that they agree.",
     ]
     assert not (rasa_project / TRAINING).exists()
 
@@ -140,21 +146,44 @@ def test_a_contradiction_is_refused_in_plain_words_and_nothing_is_written(
 def test_a_contradiction_with_a_story_the_editor_saved_before_is_found_too(
     rasa_project: Path,
 ) -> None:
-    first = [Step("customer", "out_of_scope"), Step("bot", "utter_out_of_scope")]
-    saving.save(rasa_project, name="out of scope", kind="training", steps=first)
+    first = [
+        Step("customer", "thank"),
+        Step("bot", "utter_you_are_welcome"),
+        Step("customer", "goodbye"),
+        Step("bot", "utter_goodbye"),
+    ]
+    saving.save(rasa_project, name="thanks, bye", kind="training", steps=first)
     before = (rasa_project / TRAINING).read_text()
     problems = refused(
         rasa_project,
-        name="out of scope to a person",
+        name="thanks, bye, a person",
         kind="training",
-        steps=[Step("customer", "out_of_scope"), Step("bot", "action_request_human")],
+        steps=[*first[:3], Step("bot", "action_request_human")],
     )
-    assert len(problems) == 1
+    assert len(problems) == 2
     assert problems[0].startswith(
-        "This story contradicts the story 'out of scope' after the customer says"
+        "This story contradicts the story 'thanks, bye' after the customer says"
     )
     assert "hands the conversation to a person (action_request_human)" in problems[0]
+    assert problems[1].startswith("This story contradicts the rule 'say goodbye'")
     assert (rasa_project / TRAINING).read_text() == before
+
+
+def test_a_story_that_breaks_a_rule_is_refused_as_training_would(rasa_project: Path) -> None:
+    """Rasa's RulePolicy refuses, at training, a story that contradicts a rule: refused here
+    already (``rasa data validate`` alone would let it through)."""
+    problems = refused(
+        rasa_project,
+        name="out of scope answered with the canned reply",
+        kind="training",
+        steps=[Step("customer", "out_of_scope"), Step("bot", "utter_out_of_scope")],
+    )
+    assert problems == [
+        "This story contradicts the rule 'out of scope, unless a new article covers it': here "
+        "the bot then answers “I can only help with Amberline orders, delivery, returns, p…” "
+        "(utter_out_of_scope), where the rule says otherwise. A rule always applies: choose "
+        "what the bot does next so that they agree."
+    ]
 
 
 @pytest.mark.parametrize(
@@ -249,10 +278,10 @@ def test_hostile_text_becomes_valid_yaml_that_rasa_reads_back_as_written(
     saved = saving.save(rasa_project, name=name, kind="test", steps=steps)
     yaml.safe_load((rasa_project / TESTS).read_text())  # valid YAML
     (story,) = read_with_rasa(rasa_project / TESTS)
-    assert story.block_name == saved["name"] == saving.clean_line(name)
+    assert story.block_name == saved["name"] == clean_line(name)
     ((_, intent, written), action) = names_and_events(story)
     assert (intent, action) == ("bot_challenge", ("bot", "utter_iamabot"))
-    assert written == saving.clean_message(text)
+    assert written == clean_message(text)
     assert "\x00" not in written and "\u2028" not in written
 
 
@@ -320,6 +349,7 @@ SAVER = """
 import sys
 from pathlib import Path
 from bot.editor import saving
+from bot.editor.steps import clean_line, clean_message
 project, tag = Path(sys.argv[1]), sys.argv[2]
 for number in range(3):
     saving.save(project, name=f"{tag} {number}", kind="training", steps=[

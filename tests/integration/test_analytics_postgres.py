@@ -41,7 +41,7 @@ def test_events_are_indexed_by_time_on_postgres(pg_url, pg_engine) -> None:  # n
     said.close()
     indexes = {i["name"] for i in inspect(pg_engine).get_indexes("events")}
     assert {"ix_events_sender_id", "ix_events_timestamp"} <= indexes
-    command.downgrade(db.alembic_config(pg_url), "0009")
+    command.downgrade(db.alembic_config(pg_url), "0010")
     assert "ix_events_timestamp" not in {
         i["name"] for i in inspect(pg_engine).get_indexes("events")
     }

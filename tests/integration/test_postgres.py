@@ -256,3 +256,61 @@ async def test_live_updates_follow_postgres(pg_url, pg_engine) -> None:
     assert [c["kind"] for c in changes] == ["handoff", "line"]
     assert changes[0]["id"] == handoff.pk and changes[1]["handoff"] == handoff.pk
     assert changes[1]["line"]["text"] == "after" and token["t"] == changes[1]["row"]
+
+
+def test_kb_sync_on_postgres(pg_engine, tmp_path) -> None:
+    """The sync's record (migration 0010) on PostgreSQL: a new file, a changed file, an editor's
+    change beside a changed file (a conflict), a removed file; limited to this test's article,
+    since the module's database holds the others'."""
+    from bot.kb.sync import export, sync
+
+    article_id = "sync-pg-" + uuid.uuid4().hex[:8]
+    only = [f"en/{article_id}"]
+    path = tmp_path / "kb" / "en" / f"{article_id}.md"
+    path.parent.mkdir(parents=True)
+    text = (
+        f"---\nid: {article_id}\nlanguage: en\ntitle: Synced\nstatus: published\n"
+        "questions: [is it synced]\n---\nFirst.\n"
+    )
+    path.write_text(text)
+
+    def kind(**options) -> str:
+        with db.session_scope(pg_engine) as session:
+            return sync(session, tmp_path / "kb", only=only, **options).changes[0].kind
+
+    assert kind() == "created"
+    path.write_text(text.replace("First.", "Second."))
+    assert kind() == "updated"
+    with db.session_scope(pg_engine) as session:
+        repository.revise_article(session, article_id, "en", author="pg", body="Editor.")
+    assert kind() == "export"
+    path.write_text(text.replace("First.", "Third."))
+    assert kind() == "conflict"
+    assert kind(prefer="editor") == "exported"
+    assert "Editor." in path.read_text()
+    path.unlink()
+    assert kind() == "archived"
+    with db.session_scope(pg_engine) as session:
+        article = repository.get_article(session, article_id, "en")
+        assert article.status == "draft" and article.updated_by == "git"
+        assert [v.author for v in article.versions] == ["git", "git", "pg", "git"]
+        assert not [p for p in export(session, tmp_path / "kb").written if article_id in p.name]
+
+
+def test_migration_0010_downgrades_and_upgrades_with_data(pg_url, pg_engine) -> None:
+    from alembic import command
+
+    head = db.current_revision(pg_engine)
+    with db.session_scope(pg_engine) as session:
+        repository.save_article(
+            session, article_id="kept-" + uuid.uuid4().hex[:8], language="en", title="Kept",
+            body="Kept.", questions=["kept"], status="published", author="pg",
+        )  # fmt: skip
+        articles = repository.kb_fingerprint(session)[0]
+    command.downgrade(db.alembic_config(pg_url), "0009")
+    assert db.current_revision(pg_engine) == "0009"
+    db.upgrade(pg_url)
+    assert db.current_revision(pg_engine) == head
+    with db.session_scope(pg_engine) as session:
+        assert repository.sync_records(session) == {}
+        assert repository.kb_fingerprint(session)[0] == articles

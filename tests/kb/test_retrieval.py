@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.kb import repository
@@ -125,6 +127,30 @@ def test_shipped_topics_are_spread_and_specific_words_are_not(kb_dir) -> None:
     shipped = KnowledgeIndex(entries_from_articles(sources))
     assert len(shipped.sharing("refund")) >= 3 and len(shipped.sharing("warranty")) >= 3
     assert len(shipped.sharing("2fa")) <= 1
+
+
+def test_sharing_is_the_share_of_each_articles_entries_using_every_word(kb_dir) -> None:
+    """The index of words gives what checking every entry of every article gives."""
+    from bot.kb.sources import load_sources
+    from bot.kb.text import fold
+
+    sources = [s for s in load_sources(kb_dir)[0] if s.language == "en"]
+    entries = entries_from_articles(sources)
+    shipped = KnowledgeIndex(entries)
+
+    def uses(text: str, word: str) -> bool:
+        words = set(re.findall(r"\w+", fold(text)))
+        return bool({word, f"{word}s"} & words) or (word.endswith("s") and word[:-1] in words)
+
+    for question in ("refund", "my order", "returns", "warranty claims", "card payment", "s"):
+        words = re.findall(r"\w+", fold(shipped.speller.correct(question)))
+        expected = {}
+        for article in dict.fromkeys(e.article_id for e in entries):
+            own = [e.text for e in entries if e.article_id == article]
+            hits = sum(all(uses(text, w) for w in words) for text in own)
+            if hits:
+                expected[article] = round(hits / len(own), 4)
+        assert shipped.sharing(question) == expected
 
 
 def test_scope_gap_tells_near_topic_questions_from_ours() -> None:

@@ -9,12 +9,12 @@ import pytest
 from bot.errors import ArticleSourceError
 from bot.kb import repository
 from bot.kb.sources import (
-    export_articles,
     import_sources,
     load_sources,
     parse_article_text,
     render_article,
 )
+from bot.kb.sync import export
 
 GOOD = """---
 id: return-policy
@@ -107,9 +107,9 @@ def test_import_then_export_round_trip(tmp_path: Path, session) -> None:
     assert import_sources(session, sources).unchanged == ["en/return-policy"]
 
     out = tmp_path / "out"
-    assert export_articles(session, out) == [out / "en" / "return-policy.md"]
+    assert export(session, out, everything=True).written == [out / "en" / "return-policy.md"]
     assert (out / "en" / "return-policy.md").read_text() == GOOD
-    assert export_articles(session, out) == []  # nothing changed, nothing written
+    assert export(session, out, everything=True).written == []  # nothing changed, nothing written
 
 
 def test_reimport_of_a_changed_file_makes_a_version(tmp_path: Path, session) -> None:
@@ -121,3 +121,19 @@ def test_reimport_of_a_changed_file_makes_a_version(tmp_path: Path, session) -> 
     versions = repository.article_versions(session, "return-policy", "en")
     assert [v.version for v in versions] == [1, 2]
     assert versions[1].author == "editor" and versions[1].changes == ["body"]
+
+
+def test_import_remembers_the_file_and_reports_an_invalid_article(tmp_path: Path, session) -> None:
+    from bot.kb.sources import text_hash
+
+    write(tmp_path, "return-policy.md", GOOD)
+    empty = GOOD.replace("return-policy", "empty").replace("You can return within **14 days**.", "")
+    write(tmp_path, "empty.md", empty)
+    sources, errors = load_sources(tmp_path)
+    assert errors == []
+    report = import_sources(session, sources)
+    assert report.created == ["en/return-policy"]
+    assert len(report.errors) == 1 and "empty.md: the answer is empty" in report.errors[0]
+    article = repository.get_article(session, "return-policy", "en")
+    record = repository.sync_records(session)[article.pk]
+    assert (record.file_hash, record.article_version) == (text_hash(GOOD), 1)

@@ -254,7 +254,12 @@ def test_margins_block_by_block_equal_the_joined_rows_times_the_weights() -> Non
     scaler = FeatureScaler.fit(training, dense_weight=0.7)
     weights = rng.normal(size=(5, 50 + 200 + 16)).astype(np.float32)
     parts = scaler.split(weights)
-    for asked in ([message(3)], [message(0)], [message(2, with_chars=False)],
+    repeated = message(2)  # a COO row naming a column twice: the counts are summed
+    repeated["words"] = scipy.sparse.coo_matrix(
+        (np.array([1.0, 2.0, 1.0], dtype=np.float32), (np.zeros(3), np.array([4, 9, 4]))),
+        shape=(1, 50),
+    )
+    for asked in ([message(3)], [message(0)], [message(2, with_chars=False)], [repeated],
                   [message(3), message(0), message(5, with_chars=False)]):  # fmt: skip
         joined = np.asarray(scaler.transform(asked) @ weights.T)
         np.testing.assert_allclose(scaler.margins(asked, parts), joined, rtol=1e-5, atol=1e-6)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import datetime as dt
 
 from alembic import command
+from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import UserUttered
+from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
-from sqlalchemy import inspect, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.pool import QueuePool
 
 from bot import db
 from bot.analytics.conversations import read_query
+from rasa_ext import tracker_store as rasa_ext_tracker_store
 from rasa_ext.tracker_store import UrlSQLTrackerStore
 
 
@@ -28,6 +30,96 @@ async def test_sqlite_tracker_store_keeps_connections_and_round_trips(tmp_path) 
     assert read is not None
     assert [e.text for e in read.events if isinstance(e, UserUttered)] == ["hello", "again"]
     assert store.engine.pool.checkedin() >= 1  # the connection went back to the pool, open
+
+
+def said(tracker: DialogueStateTracker) -> list:
+    return [e.text for e in tracker.events if isinstance(e, UserUttered)]
+
+
+def utter(text: str) -> UserUttered:
+    return UserUttered(text, {"name": "greet", "confidence": 1.0})
+
+
+async def test_a_saved_tracker_writes_only_its_new_events_without_counting_the_stored_ones(
+    tmp_path,
+) -> None:
+    store = UrlSQLTrackerStore(Domain.empty(), url=f"sqlite:///{tmp_path / 'tracker.db'}")
+    statements: list = []
+    event.listen(store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    first = DialogueStateTracker("customer-1", slots=[])
+    first.update(utter("hello"))
+    await store.save(first)  # a new tracker: its stored events are counted once
+    read = await store.retrieve("customer-1")
+    assert read is not None
+    read.update(utter("again"))
+    statements.clear()
+    await store.save(read)
+    read.update(utter("and again"))
+    await store.save(read)
+    assert not [s for s in statements if "count(" in s.lower()]
+    assert said(await store.retrieve("customer-1")) == ["hello", "again", "and again"]
+
+
+async def test_a_new_conversation_is_created_and_saved_without_counting(tmp_path) -> None:
+    store = UrlSQLTrackerStore(Domain.empty(), url=f"sqlite:///{tmp_path / 'tracker.db'}")
+    statements: list = []
+    event.listen(store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    tracker = await store.get_or_create_tracker("new-customer")
+    assert [e.as_dict()["event"] for e in tracker.events] == ["action"]  # listening
+    tracker.update(utter("hello"))
+    await store.save(tracker)
+    assert not [s for s in statements if "count(" in s.lower()]
+    again = await store.get_or_create_tracker("new-customer")
+    assert said(again) == ["hello"] and len(again.events) == 2
+
+
+async def test_a_tracker_that_does_not_know_what_is_stored_is_counted(tmp_path) -> None:
+    store = UrlSQLTrackerStore(Domain.empty(), url=f"sqlite:///{tmp_path / 'tracker.db'}")
+    tracker = DialogueStateTracker("customer-2", slots=[])
+    tracker.update(utter("hello"))
+    await store.save(tracker)
+    copy = tracker.copy()  # Rasa's copies are new objects: nothing remembered
+    copy.update(utter("again"))
+    await store.save(copy)
+    bounded = DialogueStateTracker.from_events(
+        "customer-2", list(copy.events), slots=[], max_event_history=2
+    )
+    rasa_ext_tracker_store.remember_persisted(bounded)
+    assert rasa_ext_tracker_store.persisted(bounded) is None  # a bounded history is counted
+    assert said(await store.retrieve("customer-2")) == ["hello", "again"]
+
+
+async def test_reads_and_writes_the_same_rows_as_stock_rasa(tmp_path) -> None:
+    """Two sessions, saved by ours and by stock Rasa's store: each reads what the other wrote,
+    the latest session by default and every session in full, with the same columns filled."""
+    url = f"sqlite:///{tmp_path / 'tracker.db'}"
+    ours = UrlSQLTrackerStore(Domain.empty(), url=url)
+    stock = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "tracker.db"))
+    for name, store in (("by-ours", ours), ("by-stock", stock)):
+        tracker = DialogueStateTracker(name, slots=[])
+        tracker.update(SessionStarted(timestamp=1.0))
+        tracker.update(UserUttered("old", {"name": "greet", "confidence": 1.0}, timestamp=2.0))
+        tracker.update(ActionExecuted("utter_greet", timestamp=3.0))
+        await store.save(tracker)
+        tracker.update(SessionStarted(timestamp=10.0))
+        tracker.update(UserUttered("new", {"name": "bye", "confidence": 1.0}, timestamp=11.0))
+        await store.save(tracker)
+    for name in ("by-ours", "by-stock"):
+        for reader in (ours, stock):
+            latest = await reader.retrieve(name)
+            assert latest is not None and said(latest) == ["new"]
+            full = await reader.retrieve_full_tracker(name)
+            assert full is not None and said(full) == ["old", "new"]
+    with ours.engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT sender_id, type_name, timestamp, intent_name, action_name, data"
+                " FROM events ORDER BY id"
+            )
+        ).all()
+    by_ours = [row[1:] for row in rows if row[0] == "by-ours"]
+    by_stock = [row[1:] for row in rows if row[0] == "by-stock"]
+    assert by_ours == by_stock and len(by_ours) == 5
 
 
 def _indexes(engine) -> set:
@@ -56,16 +148,16 @@ def test_events_are_indexed_by_time_when_the_store_opens(tmp_path) -> None:
 
 def test_the_migration_indexes_an_existing_events_table(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'shared.db'}"
-    db.upgrade(url, "0009")
+    db.upgrade(url, "0010")
     engine = db.make_engine(url)
     db.upgrade(url, "0011")  # no events table yet: nothing to index, no error
     store = UrlSQLTrackerStore(Domain.empty(), url=url)
     with store.engine.begin() as connection:
         connection.execute(text("DROP INDEX ix_events_timestamp"))  # as an older version left it
-    command.downgrade(db.alembic_config(url), "0009")
+    command.downgrade(db.alembic_config(url), "0010")
     assert "ix_events_timestamp" not in _indexes(engine)
     db.upgrade(url, "0011")
     assert "ix_events_timestamp" in _indexes(engine)
-    command.downgrade(db.alembic_config(url), "0009")
+    command.downgrade(db.alembic_config(url), "0010")
     assert "ix_events_timestamp" not in _indexes(engine)
     engine.dispose()

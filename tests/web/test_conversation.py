@@ -5,6 +5,7 @@ so that it can be "down" and then "up" within one test (the e2e tests use the re
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import threading
@@ -28,12 +29,15 @@ class RasaEvents:
 
     def __init__(self) -> None:
         self.received: List[dict] = []
+        self.arrived = threading.Condition()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.received.append({"path": self.path, "events": json.loads(body)})
+                with outer.arrived:
+                    outer.received.append({"path": self.path, "events": json.loads(body)})
+                    outer.arrived.notify_all()
                 payload = b"{}"
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -47,6 +51,23 @@ class RasaEvents:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_port}"
+
+    def events(self, conversation_id: str, text: str, timeout: float = 10.0) -> List[dict]:
+        """The events posted to the conversation whose text holds `text`, once there is one (the
+        web app may post after it has published the change that caused the post)."""
+
+        def matching() -> List[dict]:
+            return [
+                event
+                for call in self.received
+                if conversation_id in call["path"]
+                for event in call["events"]
+                if text in str(event.get("text"))
+            ]
+
+        with self.arrived:
+            self.arrived.wait_for(matching, timeout)
+            return matching()
 
     def close(self) -> None:
         self.server.shutdown()
@@ -143,13 +164,7 @@ async def test_an_agent_who_disconnects_gives_the_chat_back_and_the_customer_is_
             assert requeued.data["id"] == pk and requeued.data["status"] == "queued"
             state = await customer.next("handoff", status="queued")
             assert state.data["position"] == 1
-        told = [
-            event
-            for call in rasa.received
-            if "left-alone-4a8a08f09d37" in call["path"]
-            for event in call["events"]
-            if "disconnected" in str(event.get("text"))
-        ]
+        told = await asyncio.to_thread(rasa.events, "left-alone-4a8a08f09d37", "disconnected")
         assert len(told) == 1
         assert "back in the queue (number 1)" in told[0]["text"]
         assert told[0]["data"]["custom"]["handoff"]["status"] == "queued"

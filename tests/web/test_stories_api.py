@@ -70,7 +70,7 @@ def test_stories_and_rules_listed_searched_and_the_page_served(web: Web) -> None
     http = web.client("edita")
     found = http.get(f"{web.url}{STORIES}", params={"q": "request_human"}).json()
     assert found["stories"] and found["needs_retraining"] is True  # no model in the copy
-    assert {"story", "rule"} == {s["kind"] for s in found["stories"]}
+    assert {"story", "rule", "test"} == {s["kind"] for s in found["stories"]}
     rules = http.get(f"{web.url}{STORIES}", params={"kind": "rule", "q": "greet"}).json()
     assert [s["name"] for s in rules["stories"]] == ["greet"]
     words = http.get(f"{web.url}{STORIES}/vocabulary").json()
@@ -188,3 +188,121 @@ async def test_real_conversations_found_and_shown_masked(web: Web, conversations
     assert missing.json() == {"detail": "There is no conversation with this id."}
     too_long = http.get(f"{web.url}/api/editor/conversations", params={"q": "x" * 201})
     assert too_long.status_code == 422
+
+
+def rule(**changes: Any) -> Dict[str, Any]:
+    body = {
+        "name": "a bot question answered at once",
+        "kind": "rule",
+        "turns": [
+            {"kind": "customer", "intent": "bot_challenge"},
+            {"kind": "bot", "action": "utter_iamabot"},
+        ],
+    }
+    return {**body, **changes}
+
+
+@pytest.mark.parametrize(
+    "method, params, body",
+    [
+        ("PUT", None, {**story(), "replaces": "nobody"}),
+        ("DELETE", {"name": "nobody", "kind": "training"}, None),
+    ],
+)
+def test_changing_and_deleting_are_for_editors_and_admins(
+    web: Web, method: str, params: Any, body: Any
+) -> None:
+    url = f"{web.url}{STORIES}"
+    assert web.client().request(method, url, params=params, json=body).status_code == 401
+    assert web.client("ona").request(method, url, params=params, json=body).status_code == 403
+    for who in ("edita", "root"):
+        reply = web.client(who).request(method, url, params=params, json=body)
+        assert reply.status_code == 404, reply.text
+        assert "not in the editor's file" in reply.json()["detail"]
+
+
+def test_a_rule_saved_changed_and_deleted(web: Web, rasa_project: Path) -> None:
+    http = web.client("edita")
+    saved = http.post(f"{web.url}{STORIES}", json=rule())
+    assert saved.status_code == 201, saved.text
+    assert saved.json()["file"] == "data/rules/editor.yml"
+    assert saved.json()["yaml"].startswith("- rule: a bot question answered at once\n")
+    rules = http.get(f"{web.url}{STORIES}", params={"kind": "rule", "q": "answered at once"})
+    (listed,) = rules.json()["stories"]
+    assert listed["editable"] is True and listed["file"] == "data/rules/editor.yml"
+    assert (listed["conversation_start"], listed["wait_for_user_input"]) == (False, True)
+
+    changed = rule(
+        name="a bot question, then the bot goes on",
+        replaces="a bot question answered at once",
+        wait_for_user_input=False,
+    )
+    reply = http.put(f"{web.url}{STORIES}", json=changed)
+    assert reply.status_code == 200, reply.text
+    text = (rasa_project / "data/rules/editor.yml").read_text()
+    assert "answered at once" not in text and "wait_for_user_input: false" in text
+    again = http.put(f"{web.url}{STORIES}", json=changed)
+    assert again.status_code == 404  # the old name is gone
+
+    gone = http.delete(
+        f"{web.url}{STORIES}",
+        params={"kind": "rule", "name": "a bot question, then the bot goes on"},
+    )
+    assert gone.status_code == 200, gone.text
+    assert not (rasa_project / "data/rules/editor.yml").exists()
+
+
+def test_the_developers_stories_are_read_only(web: Web, rasa_project: Path) -> None:
+    http = web.client("edita")
+    listed = http.get(f"{web.url}{STORIES}", params={"kind": "rule", "q": "greet"}).json()
+    assert [(s["name"], s["editable"]) for s in listed["stories"]] == [("greet", False)]
+    before = (rasa_project / "data/rules/basics.yml").read_text()
+    reply = http.delete(f"{web.url}{STORIES}", params={"kind": "rule", "name": "greet"})
+    assert reply.status_code == 404
+    changed = http.put(f"{web.url}{STORIES}", json=rule(replaces="greet"))
+    assert changed.status_code == 404
+    assert (rasa_project / "data/rules/basics.yml").read_text() == before
+    tests = http.get(f"{web.url}{STORIES}", params={"kind": "test"}).json()["stories"]
+    assert tests and all(s["file"] == "tests/conversations/stories.yml" for s in tests)
+
+
+@pytest.mark.parametrize(
+    "method, params, body",
+    [
+        ("PUT", None, story()),  # no replaces
+        ("PUT", None, {**story(), "replaces": ""}),
+        ("DELETE", {"kind": "rule"}, None),
+        ("DELETE", {"kind": "nlu", "name": "x"}, None),
+        ("DELETE", {"kind": "rule", "name": "x" * 1001}, None),
+        ("POST", None, rule(conversation_start="sometimes")),
+        ("POST", None, rule(turns=[{"kind": "form", "name": "x", "condition": "maybe"}])),
+    ],
+)
+def test_malformed_changes_are_422(web: Web, method: str, params: Any, body: Any) -> None:
+    reply = web.client("edita").request(method, f"{web.url}{STORIES}", params=params, json=body)
+    assert reply.status_code == 422, reply.text
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "<script>alert(1)</script>",
+        "'; DROP TABLE events; --",
+        "- story: injected\n  steps: []",
+        "emoji 😀 שלום zero\u200bwidth",
+        "../../domain.yml",
+        " ",
+    ],
+)
+def test_odd_names_to_change_or_delete_are_a_clear_404(
+    web: Web, rasa_project: Path, name: str
+) -> None:
+    http = web.client("edita")
+    assert http.post(f"{web.url}{STORIES}", json=rule()).status_code == 201
+    before = (rasa_project / "data/rules/editor.yml").read_text()
+    gone = http.delete(f"{web.url}{STORIES}", params={"kind": "rule", "name": name})
+    assert gone.status_code == 404, gone.text
+    changed = http.put(f"{web.url}{STORIES}", json=rule(name="x", replaces=name))
+    assert changed.status_code == 404, changed.text
+    assert changed.json()["detail"].startswith("This story is not in the editor's file")
+    assert (rasa_project / "data/rules/editor.yml").read_text() == before

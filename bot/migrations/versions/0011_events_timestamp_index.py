@@ -6,7 +6,7 @@ the index is added here; otherwise the tracker store adds it when the Rasa serve
 (``rasa_ext.tracker_store``). Both through ``bot.live.tracker.ensure_indexes``, idempotently.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 """
 
 import sqlalchemy as sa
@@ -15,7 +15,7 @@ from alembic import op
 from bot.live.tracker import EVENT_INDEXES, ensure_indexes
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

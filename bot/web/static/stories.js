@@ -1,9 +1,13 @@
-// Stories and rules for editors: the training stories and rules read as conversations, and real
-// conversations corrected and saved as training or test stories. Every text (what customers
-// wrote, names, responses) is set with textContent: nothing is ever parsed as HTML.
+// Stories and rules for editors: the training stories, rules and test stories read as
+// conversations; real conversations (or new ones) corrected and saved as training stories, rules
+// or test stories; what the editor saved changed or deleted. Every text (what customers wrote,
+// names, responses) is set with textContent: nothing is ever parsed as HTML.
 import { $, EDITOR_ROLES, api, el, when, wireSignIn } from "/static/staff.js";
 
-let state = { me: null, words: null, conversation: null, turns: [], timer: null };
+const FRESH = { me: null, words: null, conversation: null, turns: [], timer: null, story: null, editing: null };
+let state = { ...FRESH };
+// What the list calls a training story ("story") is saved as kind "training".
+const SAVED_KIND = { story: "training", rule: "rule", test: "test" };
 
 function option(value, text) {
   const o = el("option", text);
@@ -14,7 +18,7 @@ function option(value, text) {
 // --- Signing in ---------------------------------------------------------------------------------
 
 function showLogin() {
-  state = { me: null, words: null, conversation: null, turns: [], timer: null };
+  state = { ...FRESH };
   $("login").hidden = false;
   $("desk").hidden = true;
   $("me").hidden = true;
@@ -74,14 +78,104 @@ function storyTurn(turn) {
   return li;
 }
 
+const KIND_WORDS = { rule: "Rule", story: "Training story", test: "Test story" };
+
+function ruleWords(story) {
+  if (story.kind !== "rule") return "";
+  const where = story.conversation_start ? "Only at the start of a conversation" : "Always, whatever came before";
+  return `${where}; ${story.wait_for_user_input ? "then the bot waits for the customer" : "then the bot goes on without waiting"}.`;
+}
+
 function showStory(story) {
+  state.story = story;
   $("empty").hidden = true;
+  $("done").hidden = true;
   $("correct-view").hidden = true;
   $("story-view").hidden = false;
   $("story-name").textContent = story.name;
-  $("story-kind-badge").textContent = story.kind === "rule" ? "Rule: always, whatever came before" : "Story";
+  $("story-kind-badge").textContent = KIND_WORDS[story.kind] || story.kind;
   $("story-file").textContent = story.file;
+  $("story-shape").textContent = ruleWords(story);
+  $("story-actions").hidden = !story.editable;
+  $("delete-confirm").hidden = true;
+  $("delete-error").textContent = "";
+  $("read-only").hidden = story.editable;
+  $("read-only").textContent = story.editable ? "" : `Read-only: written by the developers in ${story.file}. Save a changed copy under another name to make it yours.`;
   $("story-turns").replaceChildren(...story.turns.map(storyTurn));
+}
+
+// A story's turns as the correction view edits them.
+function editableTurns(story) {
+  return story.turns.map((t) => {
+    if (t.kind === "customer") {
+      return { kind: "customer", text: t.text, message: t.text, intent: t.intents.length ? t.intents[0].name : "", entities: t.entities.map((e) => ({ ...e, kept: true })), condition: t.condition, dropped: false };
+    }
+    if (t.kind === "bot") return { kind: "bot", action: t.name, said: t.text ? [t.text] : [], condition: t.condition, dropped: false };
+    return { kind: t.kind, name: t.name, value: t.value, condition: t.condition, dropped: false };
+  });
+}
+
+function setKind(kind, locked) {
+  for (const radio of document.querySelectorAll("input[name=kind]")) {
+    radio.checked = radio.value === kind;
+    radio.disabled = locked && radio.value !== kind;
+  }
+  $("rule-options").hidden = kind !== "rule";
+}
+
+function openEditor({ heading, turns, name, kind, editing, conversation }) {
+  state.conversation = conversation;
+  state.editing = editing;
+  state.turns = turns;
+  $("empty").hidden = true;
+  $("done").hidden = true;
+  $("story-view").hidden = true;
+  $("correct-view").hidden = false;
+  $("load-error").textContent = "";
+  $("conversation-heading").textContent = heading;
+  $("conversation-turns").replaceChildren(...state.turns.map(conversationTurn));
+  $("problems").hidden = true;
+  $("saved").hidden = true;
+  if (name !== undefined) $("story-title").value = name;
+  setKind(kind, Boolean(editing));
+  $("save-story").textContent = editing ? "Save changes" : "Save story";
+}
+
+function changeStory() {
+  const story = state.story;
+  openEditor({
+    heading: `Changing “${story.name}” (${story.file})`,
+    turns: editableTurns(story),
+    name: story.name,
+    kind: SAVED_KIND[story.kind],
+    editing: { name: story.name, kind: SAVED_KIND[story.kind] },
+    conversation: null,
+  });
+  $("conversation-start").checked = Boolean(story.conversation_start);
+  $("wait-for-user").checked = story.wait_for_user_input !== false;
+}
+
+function newStory() {
+  openEditor({ heading: "A new story or rule", turns: [], name: "", kind: "rule", editing: null, conversation: null });
+  $("conversation-start").checked = false;
+  $("wait-for-user").checked = true;
+  for (const b of $("conversations").querySelectorAll("button[data-id]")) b.setAttribute("aria-current", "false");
+}
+
+async function deleteStory() {
+  const story = state.story;
+  $("delete-error").textContent = "";
+  try {
+    await api("DELETE", `/api/editor/stories?${new URLSearchParams({ name: story.name, kind: SAVED_KIND[story.kind] })}`);
+    $("story-view").hidden = true;
+    $("done").textContent = `Deleted “${story.name}” from ${story.file}.`;
+    $("done").hidden = false;
+    $("announce").textContent = "Story deleted";
+    state.story = null;
+    loadStories();
+  } catch (e) {
+    $("delete-error").textContent = e.message;
+  }
 }
 
 async function loadStories() {
@@ -95,7 +189,7 @@ async function loadStories() {
       const b = el("button");
       b.type = "button";
       b.append(el("strong", story.name));
-      b.append(el("span", `${story.kind === "rule" ? "Rule" : "Story"} · ${story.file}`, "item-meta muted"));
+      b.append(el("span", `${KIND_WORDS[story.kind] || story.kind} · ${story.file}${story.editable ? " · the editors'" : " · read-only"}`, "item-meta muted"));
       b.addEventListener("click", () => showStory(story));
       li.append(b);
       return li;
@@ -173,16 +267,25 @@ function conversationTurn(turn) {
   const li = el("li");
   if (turn.kind === "customer") {
     li.className = "customer";
-    li.append(el("span", `Customer · ${when(turn.time)}`, "who"));
-    li.append(el("span", turn.text, "said"));
+    li.append(el("span", turn.time ? `Customer · ${when(turn.time)}` : "Customer", "who"));
+    if (turn.typed) {
+      const input = el("input");
+      input.maxLength = 2000;
+      input.value = turn.message || "";
+      input.setAttribute("aria-label", "What the customer writes (kept in a test story)");
+      input.addEventListener("input", () => { turn.message = input.value; });
+      li.append(input);
+    } else if (turn.text) {
+      li.append(el("span", turn.text, "said"));
+    }
     const label = el("label", "Meant: ");
     label.append(intentChooser(turn));
     const confidence = typeof turn.confidence === "number" ? ` (the bot understood ${turn.original || "nothing"} at ${Math.round(turn.confidence * 100)}%)` : "";
     li.append(label, el("span", confidence, "intent"));
-    if (turn.entities.length) li.append(el("span", `with ${turn.entities.map((e) => `${e.entity} = ${e.value}`).join(", ")}`, "intent"));
+    for (const entity of turn.entities) li.append(entityChooser(entity));
   } else if (turn.kind === "bot") {
     li.className = "bot";
-    li.append(el("span", `Bot · ${when(turn.time)}`, "who"));
+    li.append(el("span", turn.time ? `Bot · ${when(turn.time)}` : "Bot", "who"));
     for (const text of turn.said) li.append(el("span", text, "said"));
     const label = el("label", "Does next: ");
     label.append(actionChooser(turn));
@@ -194,25 +297,56 @@ function conversationTurn(turn) {
   } else {
     li.className = "memory";
     li.append(el("span", turn.kind === "form" ? (turn.name ? `The form ${turn.name} runs` : "The form ends") : `The bot remembers ${turn.name} = ${turn.value === null ? "nothing" : turn.value}`));
+    li.append(conditionChooser(turn, li));
   }
   li.append(dropButton(turn, li));
   return li;
+}
+
+function entityChooser(entity) {
+  const label = el("label", `keep ${entity.entity} = ${entity.value}`, "intent");
+  const box = el("input");
+  box.type = "checkbox";
+  box.checked = entity.kept !== false;
+  box.addEventListener("change", () => { entity.kept = box.checked; });
+  label.prepend(box);
+  return label;
+}
+
+function conditionChooser(turn, li) {
+  const label = el("label", "a condition of the rule (before it)");
+  const box = el("input");
+  box.type = "checkbox";
+  box.checked = Boolean(turn.condition);
+  li.classList.toggle("condition", box.checked);
+  box.addEventListener("change", () => { turn.condition = box.checked; li.classList.toggle("condition", box.checked); });
+  label.prepend(box);
+  return label;
+}
+
+function addTurn(kind) {
+  const turn = kind === "customer"
+    ? { kind, intent: "", text: null, message: "", entities: [], typed: true, dropped: false }
+    : { kind, action: state.words.actions.length ? state.words.actions[0].name : "", said: [], dropped: false };
+  state.turns.push(turn);
+  const li = conversationTurn(turn);
+  $("conversation-turns").append(li);
+  li.querySelector("select, input").focus();
 }
 
 async function openConversation(id) {
   $("load-error").textContent = "";
   try {
     const conversation = await api("GET", `/api/editor/conversations/${encodeURIComponent(id)}`);
-    state.conversation = conversation;
-    state.turns = conversation.turns.map((t) => ({ ...t, original: t.intent, dropped: false }));
-    $("empty").hidden = true;
-    $("story-view").hidden = true;
-    $("correct-view").hidden = false;
-    $("conversation-heading").textContent = `Conversation ${conversation.conversation_id}, ${when(conversation.started_at)}`;
-    $("conversation-turns").replaceChildren(...state.turns.map(conversationTurn));
-    $("problems").hidden = true;
-    $("saved").hidden = true;
-    if (!$("story-title").value) $("story-title").value = `corrected conversation ${conversation.conversation_id.slice(0, 8)}`;
+    const kind = state.editing ? "test" : (document.querySelector("input[name=kind]:checked") || {}).value || "test";
+    openEditor({
+      heading: `Conversation ${conversation.conversation_id}, ${when(conversation.started_at)}`,
+      turns: conversation.turns.map((t) => ({ ...t, original: t.intent, dropped: false, entities: (t.entities || []).map((e) => ({ ...e, kept: true })) })),
+      name: state.editing || !$("story-title").value ? `corrected conversation ${conversation.conversation_id.slice(0, 8)}` : undefined,
+      kind,
+      editing: null,
+      conversation,
+    });
     for (const b of $("conversations").querySelectorAll("button[data-id]")) b.setAttribute("aria-current", String(b.dataset.id === id));
   } catch (e) {
     $("load-error").textContent = e.message;
@@ -223,9 +357,10 @@ function storyTurns(kind) {
   const turns = [];
   for (const t of state.turns) {
     if (t.dropped || t.kind === "said") continue;
-    if (t.kind === "customer") turns.push({ kind: "customer", intent: t.intent || "", text: kind === "test" ? t.message : null, entities: kind === "test" ? [] : t.entities.map((e) => ({ entity: e.entity, value: e.value === null || e.value === undefined ? null : String(e.value) })) });
+    const entities = t.kind === "customer" ? t.entities.filter((e) => e.kept !== false).map((e) => ({ entity: e.entity, value: e.value === null || e.value === undefined ? null : String(e.value) })) : [];
+    if (t.kind === "customer") turns.push({ kind: "customer", intent: t.intent || "", text: kind === "test" ? (t.message || null) : null, entities });
     else if (t.kind === "bot") turns.push({ kind: "bot", action: t.action });
-    else turns.push({ kind: t.kind, name: t.name, value: t.value === undefined ? null : t.value });
+    else turns.push({ kind: t.kind, name: t.name, value: t.value === undefined ? null : t.value, condition: kind === "rule" && Boolean(t.condition) });
   }
   return turns;
 }
@@ -238,12 +373,21 @@ async function saveStory() {
   button.disabled = true;
   $("announce").textContent = "Checking the story with Rasa…";
   try {
-    const saved = await api("POST", "/api/editor/stories", {
+    const body = {
       name: $("story-title").value,
       kind,
       turns: storyTurns(kind),
-      conversation_id: state.conversation.conversation_id,
-    });
+      conversation_id: state.conversation ? state.conversation.conversation_id : null,
+      conversation_start: kind === "rule" && $("conversation-start").checked,
+      wait_for_user_input: kind !== "rule" || $("wait-for-user").checked,
+    };
+    const saved = state.editing
+      ? await api("PUT", "/api/editor/stories", { ...body, replaces: state.editing.name })
+      : await api("POST", "/api/editor/stories", body);
+    if (state.editing) {
+      state.editing.name = saved.name;
+      $("conversation-heading").textContent = `Changing “${saved.name}” (${saved.file})`;
+    }
     $("saved-text").textContent = `Saved “${saved.name}” to ${saved.file}.${saved.needs_retraining ? " The bot learns it after retraining." : ""}`;
     $("saved-yaml").textContent = saved.yaml;
     $("saved").hidden = false;
@@ -268,5 +412,17 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("story-q").addEventListener("input", () => { clearTimeout(state.timer); state.timer = setTimeout(loadStories, 300); });
   $("conversation-filters").addEventListener("submit", (event) => { event.preventDefault(); loadConversations(); });
   $("save-form").addEventListener("submit", (event) => { event.preventDefault(); saveStory(); });
+  for (const radio of document.querySelectorAll("input[name=kind]")) radio.addEventListener("change", () => { $("rule-options").hidden = radio.value !== "rule" || !radio.checked; });
+  $("new-story").addEventListener("click", newStory);
+  $("add-customer").addEventListener("click", () => addTurn("customer"));
+  $("add-bot").addEventListener("click", () => addTurn("bot"));
+  $("change-story").addEventListener("click", changeStory);
+  $("delete-story").addEventListener("click", () => {
+    $("delete-question").textContent = `Delete “${state.story.name}” from ${state.story.file}?`;
+    $("delete-confirm").hidden = false;
+    $("delete-yes").focus();
+  });
+  $("delete-no").addEventListener("click", () => { $("delete-confirm").hidden = true; });
+  $("delete-yes").addEventListener("click", deleteStory);
   wireSignIn(showDesk, showLogin);
 });
