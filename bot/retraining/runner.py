@@ -6,8 +6,9 @@ Stages (``bot.retraining.jobs``):
    ``python -m bot kb nlu`` writes it) in the job's folder, beside copies of the config, the
    domain and the rest of ``data/``; the model is named ``amberline-<fingerprint>`` of that
    folder, as ``make train`` names it;
-2. train: ``rasa train`` into the job's folder; progress is Rasa's own percentage where it
-   prints one (``Epochs: 45%``), otherwise the component being trained and the time;
+2. train: ``rasa train`` into the job's folder; progress is the share of its components trained
+   (as many as the last job's log named, or the config names), within a component Rasa's own
+   percentage where it prints one (``Epochs: 45%``, DIET and TED);
 3. evaluate: the current model (the one the Rasa server runs) and the candidate parse every
    question of the evaluation set (``rasa_ext/parse_texts.py``); the bot's rules decide the
    answers with the live articles (``bot.retraining.measuring``);
@@ -15,6 +16,11 @@ Stages (``bot.retraining.jobs``):
 5. load: the candidate moves to the models folder and the Rasa server loads it (``PUT /model``);
    the generated NLU file of the running model is replaced by the job's, which clears the
    articles' "needs retraining" marks. A worse candidate is deleted and the current model kept.
+
+A job cancelled by an editor (``bot/web/training_api.py``) is ended in the database first, then
+its process group is stopped (``stop_process``: the runner and its ``rasa train`` or parsing
+child). The runner also stops its child when its heartbeat finds the job over, so that a cancel
+from another machine ends it too; every change it makes to the job then fails (``jobs.JobOver``).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -57,6 +64,7 @@ COMPONENT = re.compile(r"Starting to train component '([^']+)'")
 FINISHED = re.compile(r"(?:Finished training|Restored) component '([^']+)'")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 LOG_LINES = 60
+STOP_GRACE_SECONDS = 10.0  # after SIGTERM, before SIGKILL
 KEEP_MODELS = 3  # as `make train` keeps
 # Settings the job's process needs as the web app has them (tests give the app their own).
 PASSED_SETTINGS = (
@@ -113,21 +121,32 @@ class Job:
     def __init__(self, engine: Engine, pk: int) -> None:
         self.engine = engine
         self.pk = pk
+        self.child: Optional[subprocess.Popen] = None  # the command that runs now
 
     def change(self, action: Callable[[TrainingJob], Any]) -> Any:
+        """``action`` on the job's row, locked (a cancel waits, or came first)."""
         with db.session_scope(self.engine) as session:
-            job = session.get(TrainingJob, self.pk)
+            job = jobs.lock(session, self.pk)
             if job is None:
                 raise StageFailed(f"training job {self.pk} does not exist")
             return action(job)
 
-    def beat(self) -> None:
+    def beat(self) -> bool:
+        """Refresh the heartbeat; returns whether the job still runs."""
         with db.session_scope(self.engine) as session:
-            session.execute(
+            changed = session.execute(
                 update(TrainingJob)
                 .where(TrainingJob.pk == self.pk, TrainingJob.status == "running")
                 .values(heartbeat_at=utcnow())
-            )
+            ).rowcount
+        return bool(changed)
+
+    def stop_child(self) -> None:
+        """Stop the command that runs now (the job ended meanwhile: it was cancelled)."""
+        child = self.child
+        if child is not None and child.poll() is None:
+            logger.info("training job %s is over: stopping process %s", self.pk, child.pid)
+            child.terminate()
 
 
 def run(engine: Engine, pk: int, plan: Plan) -> str:
@@ -139,7 +158,8 @@ def run(engine: Engine, pk: int, plan: Plan) -> str:
     def heartbeat() -> None:
         while not stop.wait(jobs.HEARTBEAT_SECONDS):
             try:
-                job.beat()
+                if not job.beat():
+                    job.stop_child()
             except Exception:  # the next beat tries again; settle() judges a long silence
                 logger.exception("training job %s: heartbeat not written", pk)
 
@@ -147,6 +167,8 @@ def run(engine: Engine, pk: int, plan: Plan) -> str:
     beating.start()
     try:
         stages(job, plan)
+    except jobs.JobOver:  # cancelled meanwhile: nothing more to do, nothing is loaded
+        logger.info("training job %s was ended by someone else", pk)
     except Exception as error:  # a stage failed: the job says why, nothing is loaded
         logger.exception("training job %s failed", pk)
         reason = str(error) if isinstance(error, BotError) else f"unexpected error: {error!r}"
@@ -279,9 +301,8 @@ def train(job: Job, plan: Plan, name: str) -> Path:
     ]  # fmt: skip
     env = rasa_env()
     started = time.monotonic()
-    code = follow(
-        job, command, env, cwd=PROJECT_ROOT, watch=training_progress(), log_path=work / "train.log"
-    )
+    watch = training_progress(expected_components(plan))
+    code = follow(job, command, env, cwd=PROJECT_ROOT, watch=watch, log_path=work / "train.log")
     seconds = time.monotonic() - started
     model = work / f"{name}.tar.gz"
     if code != 0 or not model.exists():
@@ -290,22 +311,56 @@ def train(job: Job, plan: Plan, name: str) -> Path:
     return model
 
 
-def training_progress() -> Callable[[str], Dict[str, Any]]:
-    """A reader of Rasa's output lines: the percentage it prints (``Epochs: 45%``) when it
-    prints one, otherwise which component trains and how many are done."""
+def expected_components(plan: Plan) -> int:
+    """How many components ``rasa train`` will report trained (or restored from its cache): as
+    many as the newest earlier job's log reports (the same config trains the same ones), or,
+    before there is one, as many as the config names."""
+    logs = [
+        log for log in plan.work_dir.parent.glob("job-*/train.log") if log.parent != plan.work_dir
+    ]
+    for log in sorted(logs, key=lambda p: p.stat().st_mtime, reverse=True):
+        try:
+            text = ANSI.sub("", log.read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            continue
+        count = len(FINISHED.findall(text))
+        if count:
+            return count
+    try:
+        config = yaml.safe_load(plan.config.read_text(encoding="utf-8")) or {}
+        named = len(config.get("pipeline") or []) + len(config.get("policies") or [])
+    except (OSError, yaml.YAMLError, AttributeError):
+        named = 0
+    return max(1, named)
+
+
+def training_progress(expected: int) -> Callable[[str], Dict[str, Any]]:
+    """A reader of Rasa's output lines: the share of the ``expected`` components trained, within
+    a component the percentage Rasa prints (``Epochs: 45%``) when it prints one (at most 99
+    until ``rasa train`` ends), and which component trains."""
     done: List[str] = []
+    expected = max(1, expected)
+
+    def share(within: float = 0.0) -> float:
+        return min(99.0, 100.0 * (len(done) + within) / max(expected, len(done) + 1))
 
     def read(line: str) -> Dict[str, Any]:
         epochs = EPOCHS.search(line)
         if epochs:
-            return {"progress": float(epochs.group(1))}
+            return {"progress": share(min(100.0, float(epochs.group(1))) / 100.0)}
         started = COMPONENT.search(line)
         if started:
-            return {"detail": f"training {started.group(1)} ({len(done)} parts trained)"}
+            return {
+                "progress": share(),
+                "detail": f"training {started.group(1)} ({len(done)} of {expected} parts trained)",
+            }
         finished = FINISHED.search(line)
         if finished:
             done.append(finished.group(1))
-            return {"detail": f"trained {finished.group(1)} ({len(done)} parts trained)"}
+            return {
+                "progress": share(),
+                "detail": f"trained {finished.group(1)} ({len(done)} of {expected} parts trained)",
+            }
         return {}
 
     return read
@@ -321,7 +376,8 @@ def follow(
     log_path: Path,
 ) -> int:
     """Run ``command``, keep the tail of its output in the job (all of it in ``log_path``), and
-    report what ``watch`` reads in it at most once a second. Returns the exit code."""
+    report what ``watch`` reads in it at most once a second. Returns the exit code. Raises
+    jobs.JobOver when the job ended meanwhile (the command is stopped)."""
     tail: Deque[str] = deque(maxlen=LOG_LINES)
     process = subprocess.Popen(
         command,
@@ -331,30 +387,42 @@ def follow(
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
     )
+    job.child = process
     assert process.stdout is not None
     pending: Dict[str, Any] = {}
     last = 0.0
     buffer = b""
-    with open(log_path, "ab") as log:
-        while True:
-            chunk = process.stdout.read1(65536)  # type: ignore[attr-defined]
-            if not chunk:
-                break
-            log.write(chunk)
-            buffer += chunk
-            *lines, buffer = re.split(rb"[\r\n]", buffer)
-            for raw in lines:
-                line = ANSI.sub("", raw.decode("utf-8", errors="replace")).rstrip()
-                if not line:
-                    continue
-                if not tail or tail[-1] != line:
-                    tail.append(line)
-                pending.update(watch(line))
-            if time.monotonic() - last >= 1.0:
-                last = time.monotonic()
-                report(job, "\n".join(tail), dict(pending))
-                pending.clear()
-    code = process.wait()
+    try:
+        with open(log_path, "ab") as log:
+            while True:
+                chunk = process.stdout.read1(65536)  # type: ignore[attr-defined]
+                if not chunk:
+                    break
+                log.write(chunk)
+                buffer += chunk
+                *lines, buffer = re.split(rb"[\r\n]", buffer)
+                for raw in lines:
+                    line = ANSI.sub("", raw.decode("utf-8", errors="replace")).rstrip()
+                    if not line:
+                        continue
+                    if not tail or tail[-1] != line:
+                        tail.append(line)
+                    pending.update(watch(line))
+                if time.monotonic() - last >= 1.0:
+                    last = time.monotonic()
+                    report(job, "\n".join(tail), dict(pending))
+                    pending.clear()
+        code = process.wait()
+    finally:  # the job ended meanwhile (cancelled) or an error: the command does not outlive it
+        job.child = None
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=STOP_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        process.stdout.close()
     report(job, "\n".join(tail), pending)
     return code
 
@@ -481,6 +549,34 @@ def start_process(settings: Settings, pk: int) -> subprocess.Popen:
     # Reap it when it ends, so that an ended job's process is not taken for a live one.
     threading.Thread(target=process.wait, daemon=True).start()
     return process
+
+
+def stop_process(pid: int, *, grace: float = STOP_GRACE_SECONDS) -> bool:
+    """Stop a job's process and its children (its process group: ``start_process`` made it the
+    leader of a new session): SIGTERM, then SIGKILL for what is left after ``grace`` seconds, in
+    the background. Returns whether there was such a group to stop."""
+    try:
+        if os.getpgid(pid) != pid:  # not a group leader: the pid is another process's now
+            return False
+        os.killpg(pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        return False
+
+    def finish() -> None:
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(pid, 0)
+            except (ProcessLookupError, PermissionError):
+                return
+            time.sleep(0.2)
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            return
+
+    threading.Thread(target=finish, daemon=True).start()
+    return True
 
 
 def main(argv: Optional[List[str]] = None) -> int:
