@@ -65,6 +65,7 @@ FINISHED = re.compile(r"(?:Finished training|Restored) component '([^']+)'")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 LOG_LINES = 60
 STOP_GRACE_SECONDS = 10.0  # after SIGTERM, before SIGKILL
+COMPONENTS_FILE = "trained-components"  # in a job's folder: how many components it trained
 KEEP_MODELS = 3  # as `make train` keeps
 # Settings the job's process needs as the web app has them (tests give the app their own).
 PASSED_SETTINGS = (
@@ -308,23 +309,26 @@ def train(job: Job, plan: Plan, name: str) -> Path:
     if code != 0 or not model.exists():
         raise StageFailed(f"rasa train failed (exit code {code}); see the log")
     (work / f"{name}.train-seconds").write_text(f"{seconds:.0f}\n")
+    (work / COMPONENTS_FILE).write_text(f"{components_trained(work / 'train.log')}\n")
     return model
 
 
 def expected_components(plan: Plan) -> int:
     """How many components ``rasa train`` will report trained (or restored from its cache): as
-    many as the newest earlier job's log reports (the same config trains the same ones), or,
-    before there is one, as many as the config names."""
-    logs = [
-        log for log in plan.work_dir.parent.glob("job-*/train.log") if log.parent != plan.work_dir
+    many as the newest earlier job that trained to the end reported (the same config trains
+    the same ones; ``train`` writes the count), or, before there is one, as many as the config
+    names."""
+    counts = [
+        found
+        for found in plan.work_dir.parent.glob(f"job-*/{COMPONENTS_FILE}")
+        if found.parent != plan.work_dir
     ]
-    for log in sorted(logs, key=lambda p: p.stat().st_mtime, reverse=True):
+    for found in sorted(counts, key=lambda p: p.stat().st_mtime, reverse=True):
         try:
-            text = ANSI.sub("", log.read_text(encoding="utf-8", errors="replace"))
-        except OSError:
+            count = int(found.read_text(encoding="ascii").strip())
+        except (OSError, ValueError):
             continue
-        count = len(FINISHED.findall(text))
-        if count:
+        if count > 0:
             return count
     try:
         config = yaml.safe_load(plan.config.read_text(encoding="utf-8")) or {}
@@ -332,6 +336,12 @@ def expected_components(plan: Plan) -> int:
     except (OSError, yaml.YAMLError, AttributeError):
         named = 0
     return max(1, named)
+
+
+def components_trained(log: Path) -> int:
+    """How many components a ``rasa train`` log reports trained or restored from the cache."""
+    text = log.read_text(encoding="utf-8", errors="replace")
+    return len(FINISHED.findall(ANSI.sub("", text)))
 
 
 def training_progress(expected: int) -> Callable[[str], Dict[str, Any]]:

@@ -159,6 +159,9 @@ def test_a_job_loads_a_model_that_is_not_worse_and_refuses_a_worse_one(
         "component 'LinearClassifier'"
         in (settings.training_dir / f"job-{first.pk}" / "train.log").read_text()
     )
+    # How many components it trained: the next job's progress is its share of them.
+    counted = settings.training_dir / f"job-{first.pk}" / runner.COMPONENTS_FILE
+    assert int(counted.read_text()) >= 5  # two featurizers, two classifiers, the rule policy
     trained = training.trained_examples(settings.trained_nlu)
     assert set(trained) == set(ARTICLES)  # the marks clear: the model knows every article
     assert parse_of(rasa_server, "can I still return the kettle after 10 days") == "return-policy"

@@ -18,9 +18,11 @@ from bot.kb.sources import import_sources, load_sources
 from bot.kb.training import GENERATED_NLU, nlu_yaml, training_fingerprint
 from bot.retraining import jobs
 from bot.retraining.runner import (
+    COMPONENTS_FILE,
     KEEP_MODELS,
     Job,
     Plan,
+    components_trained,
     expected_components,
     export,
     follow,
@@ -75,7 +77,7 @@ def test_progress_read_from_rasa_output(lines, expected) -> None:
     assert found == expected
 
 
-def test_the_components_to_train_are_counted_in_the_last_jobs_log(tmp_path) -> None:
+def test_the_components_to_train_are_as_many_as_the_last_job_trained(tmp_path) -> None:
     config = tmp_path / "config.yml"
     config.write_text("pipeline:\n  - name: A\n  - name: B\n  - name: C\npolicies:\n  - name: D\n")
     plan = Plan.of(Settings(training_dir=tmp_path / "training", training_config=config), 3)
@@ -88,11 +90,16 @@ def test_the_components_to_train_are_counted_in_the_last_jobs_log(tmp_path) -> N
             + "... - Finished training component 'X'.\n" * (count - 1)
             + "... - Restored component 'Y' from cache.\n"
         )
-        os.utime(log, (1_000_000 + pk, 1_000_000 + pk))
-    assert expected_components(plan) == 7  # the newest log
-    own = tmp_path / "training" / "job-3" / "train.log"
+        assert components_trained(log) == count
+        (log.parent / COMPONENTS_FILE).write_text(f"{count}\n")
+        os.utime(log.parent / COMPONENTS_FILE, (1_000_000 + pk, 1_000_000 + pk))
+    assert expected_components(plan) == 7  # the newest job's
+    cancelled = tmp_path / "training" / "job-4" / "train.log"  # no count: it did not finish
+    cancelled.parent.mkdir(parents=True)
+    cancelled.write_text("... - Finished training component 'X'.\n")
+    own = tmp_path / "training" / "job-3" / COMPONENTS_FILE
     own.parent.mkdir(parents=True)
-    own.write_text("... - Finished training component 'X'.\n")
+    own.write_text("1\n")
     assert expected_components(plan) == 7  # never its own
 
 
