@@ -11,7 +11,8 @@ process is no longer alive on this machine) is marked failed when anybody looks 
 cancel) reads it with ``lock``: a cancel and a change of stage cannot cross.
 
 ``estimate`` tells how far the whole job is and how long it still takes, with each stage weighed
-by how long it took the last job that trained and evaluated (``typical_stage_seconds``).
+by how long it took the last job that trained and evaluated (``timed_job``), or by
+``DEFAULT_STAGE_SECONDS`` before there is one.
 """
 
 from __future__ import annotations
@@ -225,23 +226,28 @@ def elapsed_seconds(job: TrainingJob, *, now: Optional[dt.datetime] = None) -> f
     return max(0.0, (end - job.started_at).total_seconds())
 
 
-def typical_stage_seconds(session: Session) -> Dict[str, float]:
-    """How long each stage takes: as long as it took the newest finished job that trained and
-    evaluated (one that found its model made already says nothing about training), the
-    defaults for the stages it did not go through, or before there was one."""
+def timed_job(session: Session) -> Optional[TrainingJob]:
+    """The newest finished job that trained and evaluated (one that found its model made
+    already says nothing about training): its stage times are the typical ones."""
     recent = session.execute(
-        select(TrainingJob.stage_times)
+        select(TrainingJob)
         .where(TrainingJob.status == "finished")
         .order_by(TrainingJob.pk.desc())
         .limit(20)
     ).scalars()
-    for times in recent:
-        if times and "evaluate" in times and float(times.get("train", 0)) > 1:
-            measured = {
-                s: float(times[s]) for s in STAGES if isinstance(times.get(s), (int, float))
-            }
-            return {**DEFAULT_STAGE_SECONDS, **measured}
-    return dict(DEFAULT_STAGE_SECONDS)
+    for job in recent:
+        times = job.stage_times or {}
+        if "evaluate" in times and float(times.get("train", 0)) > 1:
+            return job
+    return None
+
+
+def typical_stage_seconds(timed: Optional[TrainingJob]) -> Dict[str, float]:
+    """How long each stage takes: as long as it took ``timed`` (``timed_job``), the defaults
+    for the stages it did not go through, or without one."""
+    times = (timed.stage_times if timed is not None else None) or {}
+    measured = {s: float(times[s]) for s in STAGES if isinstance(times.get(s), (int, float))}
+    return {**DEFAULT_STAGE_SECONDS, **measured}
 
 
 def estimate(
@@ -273,9 +279,9 @@ def estimate(
     }
 
 
-def as_dict(job: TrainingJob, typical: Optional[Dict[str, float]] = None) -> Dict[str, Any]:
-    """The job as the API shows it, with ``estimate``'s numbers (with ``typical`` stage
-    seconds, the defaults without)."""
+def as_dict(job: TrainingJob, timed: Optional[TrainingJob] = None) -> Dict[str, Any]:
+    """The job as the API shows it, with ``estimate``'s numbers by the stage times of
+    ``timed`` (``timed_job``; ``estimated_from`` is its id), by the defaults without."""
     now = utcnow()
     return {
         "id": job.pk,
@@ -297,7 +303,8 @@ def as_dict(job: TrainingJob, typical: Optional[Dict[str, float]] = None) -> Dic
         "metrics": job.metrics,
         "stage_times": job.stage_times or {},
         "log_tail": job.log_tail,
-        **estimate(job, typical, now=now),
+        **estimate(job, typical_stage_seconds(timed), now=now),
+        "estimated_from": timed.pk if timed is not None and job.status == "running" else None,
     }
 
 

@@ -70,9 +70,8 @@ def overview(
     articles that need retraining."""
     job = jobs.latest(session)
     settings = request.app.state.settings
-    typical = jobs.typical_stage_seconds(session)
     return {
-        "job": jobs.as_dict(job, typical) if job is not None else None,
+        "job": jobs.as_dict(job, jobs.timed_job(session)) if job is not None else None,
         "running": job is not None and job.status == "running",
         "needs_retraining": unlearned(request, session),
         "rule": comparing.rule_text(settings.training_tolerance),
@@ -103,7 +102,7 @@ def start(
         ) from error
     jobs.attach(job, process.pid)
     logger.info("training job %s started by %s (pid %s)", job.pk, me.username, process.pid)
-    return {"job": jobs.as_dict(job, jobs.typical_stage_seconds(session))}
+    return {"job": jobs.as_dict(job, jobs.timed_job(session))}
 
 
 @router.get("/{job_id}")
@@ -116,7 +115,7 @@ def get_job(
     job = jobs.get(session, job_id)
     if job is None:
         raise HTTPException(status_code=404, detail=f"no training job {job_id}")
-    return {"job": jobs.as_dict(job, jobs.typical_stage_seconds(session))}
+    return {"job": jobs.as_dict(job, jobs.timed_job(session))}
 
 
 @router.post("/{job_id}/cancel")

@@ -217,18 +217,25 @@ def finished_job(session: Session, stage_times: dict) -> TrainingJob:
 def test_typical_stage_seconds_come_from_the_newest_job_that_trained_and_evaluated(
     session: Session,
 ) -> None:
-    assert jobs.typical_stage_seconds(session) == jobs.DEFAULT_STAGE_SECONDS
-    finished_job(session, {"queued": 0.1, "export": 2, "train": 40, "evaluate": 20, "compare": 0})
+    assert jobs.timed_job(session) is None
+    assert jobs.typical_stage_seconds(None) == jobs.DEFAULT_STAGE_SECONDS
+    timed = finished_job(
+        session, {"queued": 0.1, "export": 2, "train": 40, "evaluate": 20, "compare": 0}
+    )
     finished_job(session, {"queued": 0.1, "export": 2, "train": 0.2, "evaluate": 20})  # cached
     finished_job(session, {"queued": 0.1, "export": 2, "train": 30, "compare": 0})  # same model
-    typical = jobs.typical_stage_seconds(session)
-    assert typical == {**jobs.DEFAULT_STAGE_SECONDS, "queued": 0.1, "export": 2.0, "train": 40.0,
-                       "evaluate": 20.0, "compare": 0.0}  # fmt: skip
     failed = jobs.start(session, started_by="ben")
     jobs.fail(failed, "stopped")
-    failed.stage_times = {"train": 999, "evaluate": 999}
+    failed.stage_times = {"train": 999, "evaluate": 999}  # only finished jobs count
     session.flush()
-    assert jobs.typical_stage_seconds(session) == typical  # only finished jobs count
+    assert jobs.timed_job(session) is timed
+    assert jobs.typical_stage_seconds(timed) == {
+        **jobs.DEFAULT_STAGE_SECONDS, "queued": 0.1, "export": 2.0, "train": 40.0,
+        "evaluate": 20.0, "compare": 0.0,
+    }  # fmt: skip
+    running = jobs.start(session, started_by="ben")
+    assert jobs.as_dict(running, timed)["estimated_from"] == timed.pk
+    assert jobs.as_dict(running)["estimated_from"] is None  # the defaults
 
 
 TYPICAL = {
@@ -274,8 +281,9 @@ def test_the_estimate_weighs_the_stages_by_their_typical_time(
 
 
 def test_the_estimate_of_an_ended_job_and_in_the_api_view(session: Session) -> None:
+    timed = finished_job(session, TYPICAL)
     job = at_stage(session, "train", seconds=30)
-    shown = jobs.as_dict(job, TYPICAL)
+    shown = jobs.as_dict(job, timed)
     assert shown["overall_progress"] == pytest.approx(35.0, abs=0.2)
     assert shown["remaining_seconds"] == pytest.approx(65.0, abs=0.2)
     assert jobs.as_dict(job)["remaining_seconds"] > 200  # the defaults: training takes minutes

@@ -80,13 +80,14 @@ function statusWords(job) {
 
 function overallWords(job) {
   if (job.status !== "running" || job.overall_progress === null || job.overall_progress === undefined) return "";
-  return `All in all ${Math.round(job.overall_progress)}% done: ${duration(job.elapsed_seconds)} so far, ${left(job.remaining_seconds)} (an estimate from how long the last retraining took).`;
+  const basis = job.estimated_from ? "an estimate from how long the last retraining took" : "a rough estimate: no retraining has been timed yet";
+  return `All in all ${Math.round(job.overall_progress)}% done: ${duration(job.elapsed_seconds)} so far, ${left(job.remaining_seconds)} (${basis}).`;
 }
 
 function renderOutcome(job) {
   const box = $("outcome");
   box.hidden = job.status === "running";
-  box.className = `outcome ${job.status === "failed" ? "failed" : job.outcome || ""}`;
+  box.className = `outcome ${job.status === "finished" ? job.outcome || "" : job.status}`;
   if (job.status === "failed") {
     box.textContent = `Retraining failed: ${job.reason}. The assistant keeps its current model.`;
   } else if (job.status === "cancelled") {
