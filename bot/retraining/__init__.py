@@ -9,6 +9,8 @@ candidate into the running Rasa server only if it is not worse.
 - ``comparing``: the rule that decides whether a candidate is not worse, and what got worse.
 - ``measuring``: what the bot would answer to each question of the evaluation set with a model's
   parses, by the bot's own rules (``bot.kb.trying``).
+- ``parse_cache``: a model's parses of the evaluation set, kept for the next job (the model
+  that runs now was the candidate of the job before).
 - ``runner``: the background process (``python -m bot.retraining.runner <job>``), run with low
   priority by the web app (``bot/web/training_api.py``).
 

@@ -10,7 +10,8 @@ Stages (``bot.retraining.jobs``):
    (as many as the last job's log named, or the config names), within a component Rasa's own
    percentage where it prints one (``Epochs: 45%``, DIET and TED);
 3. evaluate: the current model (the one the Rasa server runs) and the candidate parse every
-   question of the evaluation set (``rasa_ext/parse_texts.py``); the bot's rules decide the
+   question of the evaluation set (``rasa_ext/parse_texts.py``; the current model's parses are
+   read from ``parse_cache`` when an earlier job made them); the bot's rules decide the
    answers with the live articles (``bot.retraining.measuring``);
 4. compare: ``bot.retraining.comparing``;
 5. load: the candidate moves to the models folder and the Rasa server loads it (``PUT /model``);
@@ -50,7 +51,7 @@ from bot.handoff.rasa_api import RasaClient, RasaUnavailable
 from bot.kb import training
 from bot.kb.deciding import thresholds_for
 from bot.kb.retrieval import LiveIndex
-from bot.retraining import comparing, jobs, measuring
+from bot.retraining import comparing, jobs, measuring, parse_cache
 from bot.retraining.models import TrainingJob
 from bot.serve import rasa_env
 from bot.settings import PROJECT_ROOT, Settings, get_settings, rasa_token
@@ -66,6 +67,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 LOG_LINES = 60
 STOP_GRACE_SECONDS = 10.0  # after SIGTERM, before SIGKILL
 COMPONENTS_FILE = "trained-components"  # in a job's folder: how many components it trained
+PARSES_DIR = "parses"  # beside the jobs' folders: parses kept for the next job (parse_cache)
 KEEP_MODELS = 3  # as `make train` keeps
 # Settings the job's process needs as the web app has them (tests give the app their own).
 PASSED_SETTINGS = (
@@ -458,28 +460,27 @@ def evaluate(
     if not questions:
         raise StageFailed(f"the evaluation set {plan.eval_set} has no questions")
     work = plan.work_dir
+    asked = [q["text"] for q in questions]
     texts = work / "eval-texts.json"
-    texts.write_text(json.dumps([q["text"] for q in questions], ensure_ascii=False))
+    texts.write_text(json.dumps(asked, ensure_ascii=False))
     models = {"candidate": candidate, **({"current": current} if current else {})}
-    command = [str(BIN / "python"), "-m", "rasa_ext.parse_texts", "--texts", str(texts)]
-    for name, model in models.items():
-        command += ["--model", str(model), "--out", str(work / f"parses-{name}.json")]
-    env = rasa_env()
-    parsed: List[str] = []
-
-    def watch(line: str) -> Dict[str, Any]:
-        if line.startswith("parsed "):
-            parsed.append(line)
-            return {
-                "progress": 80.0 * len(parsed) / len(models),
-                "detail": f"{len(parsed)} of {len(models)} models asked {len(questions)} "
-                "questions",
-            }
-        return {}
-
-    code = follow(job, command, env, cwd=PROJECT_ROOT, watch=watch, log_path=work / "evaluate.log")
-    if code != 0:
-        raise StageFailed(f"the models could not be evaluated (exit code {code}); see the log")
+    cache = plan.work_dir.parent / PARSES_DIR
+    to_parse = {
+        name: model
+        for name, model in models.items()
+        if not parse_cache.fetch(cache, model, asked, work / f"parses-{name}.json")
+    }
+    if len(to_parse) < len(models):
+        job.change(
+            lambda j: jobs.report(
+                j,
+                progress=40.0 * (len(models) - len(to_parse)),
+                detail="the current model's answers are known from an earlier retraining",
+            )
+        )
+    parse(job, to_parse, texts, len(asked), done=len(models) - len(to_parse))
+    for name, model in to_parse.items():
+        parse_cache.keep(cache, model, asked, work / f"parses-{name}.json")
     job.change(lambda j: jobs.report(j, progress=80, detail="deciding the answers"))
     index = LiveIndex(job.engine, use_embeddings=True).index(training.TRAINED_LANGUAGE)
     thresholds = thresholds_for(plan.settings)
@@ -488,6 +489,34 @@ def evaluate(
         parses = json.loads((work / f"parses-{name}.json").read_text(encoding="utf-8"))
         measures[name] = measuring.measure(index, questions, parses, thresholds)
     return measures
+
+
+def parse(job: Job, models: Dict[str, Path], texts: Path, count: int, *, done: int) -> None:
+    """Each of ``models`` parses the ``count`` questions in ``texts`` into the job's folder
+    (``parses-<name>.json``), ``done`` models parsed already. Raises StageFailed."""
+    if not models:
+        return
+    work = texts.parent
+    command = [str(BIN / "python"), "-m", "rasa_ext.parse_texts", "--texts", str(texts)]
+    for name, model in models.items():
+        command += ["--model", str(model), "--out", str(work / f"parses-{name}.json")]
+    total = len(models) + done
+    parsed: List[str] = []
+
+    def watch(line: str) -> Dict[str, Any]:
+        if line.startswith("parsed "):
+            parsed.append(line)
+            finished = done + len(parsed)
+            return {
+                "progress": 80.0 * finished / total,
+                "detail": f"{finished} of {total} models asked {count} questions",
+            }
+        return {}
+
+    log = work / "evaluate.log"
+    code = follow(job, command, rasa_env(), cwd=PROJECT_ROOT, watch=watch, log_path=log)
+    if code != 0:
+        raise StageFailed(f"the models could not be evaluated (exit code {code}); see the log")
 
 
 def install_model(plan: Plan, candidate: Path, target: Path) -> Path:
