@@ -13,6 +13,8 @@ candidate into the running Rasa server only if it is not worse.
   that runs now was the candidate of the job before).
 - ``runner``: the background process (``python -m bot.retraining.runner <job>``), run with low
   priority by the web app (``bot/web/training_api.py``).
+- ``process``: that process seen from the web app: started in its own session, stopped with its
+  process group (``rasa train`` too) when the job is cancelled.
 
 Nothing here imports Rasa: training runs ``rasa train`` as a child process, and models parse the
 evaluation set in another (``rasa_ext/parse_texts.py``).

@@ -36,14 +36,15 @@ STALE_AFTER = dt.timedelta(seconds=90)  # the runner beats every few seconds
 HEARTBEAT_SECONDS = 5.0
 LOG_TAIL_CHARS = 4000
 MAX_DETAIL = 500
-# Seconds each stage takes on two shared cores with the shipped pipeline, until a job measured it.
+# Seconds each stage takes with the shipped pipeline on two shared cores (measured: train 20-45,
+# evaluate 30-60 with both models parsing), until a job here measured them.
 DEFAULT_STAGE_SECONDS = {
     "queued": 1.0,
-    "export": 5.0,
-    "train": 150.0,
-    "evaluate": 90.0,
+    "export": 2.0,
+    "train": 45.0,
+    "evaluate": 60.0,
     "compare": 1.0,
-    "load": 30.0,
+    "load": 5.0,
 }
 
 

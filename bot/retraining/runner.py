@@ -1,5 +1,5 @@
 """The training job's process: ``python -m bot.retraining.runner <job id>``, started in the
-background by the web app (``start_process``) with low priority (nice 10).
+background by the web app (``bot.retraining.process``) with low priority (nice 10).
 
 Stages (``bot.retraining.jobs``):
 1. export: the published articles in the database become ``data/nlu/kb_questions.yml`` (as
@@ -19,9 +19,10 @@ Stages (``bot.retraining.jobs``):
    articles' "needs retraining" marks. A worse candidate is deleted and the current model kept.
 
 A job cancelled by an editor (``bot/web/training_api.py``) is ended in the database first, then
-its process group is stopped (``stop_process``: the runner and its ``rasa train`` or parsing
-child). The runner also stops its child when its heartbeat finds the job over, so that a cancel
-from another machine ends it too; every change it makes to the job then fails (``jobs.JobOver``).
+its process group is stopped (``process.stop_process``: the runner and its ``rasa train`` or
+parsing child). The runner also stops its child when its heartbeat finds the job over, so that
+a cancel from another machine ends it too; every change it makes to the job then fails
+(``jobs.JobOver``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ import logging
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -53,6 +53,7 @@ from bot.kb.deciding import thresholds_for
 from bot.kb.retrieval import LiveIndex
 from bot.retraining import comparing, jobs, measuring, parse_cache
 from bot.retraining.models import TrainingJob
+from bot.retraining.process import STOP_GRACE_SECONDS
 from bot.serve import rasa_env
 from bot.settings import PROJECT_ROOT, Settings, get_settings, rasa_token
 from bot.timeutil import utcnow
@@ -65,24 +66,9 @@ COMPONENT = re.compile(r"Starting to train component '([^']+)'")
 FINISHED = re.compile(r"(?:Finished training|Restored) component '([^']+)'")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 LOG_LINES = 60
-STOP_GRACE_SECONDS = 10.0  # after SIGTERM, before SIGKILL
 COMPONENTS_FILE = "trained-components"  # in a job's folder: how many components it trained
 PARSES_DIR = "parses"  # beside the jobs' folders: parses kept for the next job (parse_cache)
 KEEP_MODELS = 3  # as `make train` keeps
-# Settings the job's process needs as the web app has them (tests give the app their own).
-PASSED_SETTINGS = (
-    "database_url",
-    "rasa_url",
-    "models_dir",
-    "training_dir",
-    "trained_nlu",
-    "training_config",
-    "rasa_project_dir",
-    "training_eval_set",
-    "training_tolerance",
-    "answer_threshold",
-    "suggest_threshold",
-)
 
 
 class StageFailed(BotError):
@@ -554,68 +540,6 @@ def install_nlu(plan: Plan) -> None:
     temporary = plan.trained_nlu.with_name(plan.trained_nlu.name + ".tmp")
     shutil.copyfile(source, temporary)
     os.replace(temporary, plan.trained_nlu)
-
-
-def child_environment(settings: Settings) -> Dict[str, str]:
-    """The environment of the job's process: the web app's, with the web app's settings."""
-    env = rasa_env()
-    for name in PASSED_SETTINGS:
-        value = getattr(settings, name, None)
-        if value is not None:
-            env[f"BOT_{name.upper()}"] = str(value)
-    env["BOT_RASA_TOKEN"] = rasa_token(settings)
-    return env
-
-
-def start_process(settings: Settings, pk: int) -> subprocess.Popen:
-    """Start job ``pk``'s process in the background, in its own session (it outlives a restart
-    of the web app), its output in the job's folder."""
-    folder = settings.training_dir
-    folder.mkdir(parents=True, exist_ok=True)
-    log = open(folder / f"job-{pk}.out", "ab")  # noqa: SIM115  (the child writes it)
-    try:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot.retraining.runner", str(pk)],
-            cwd=PROJECT_ROOT,
-            env=child_environment(settings),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    finally:
-        log.close()
-    # Reap it when it ends, so that an ended job's process is not taken for a live one.
-    threading.Thread(target=process.wait, daemon=True).start()
-    return process
-
-
-def stop_process(pid: int, *, grace: float = STOP_GRACE_SECONDS) -> bool:
-    """Stop a job's process and its children (its process group: ``start_process`` made it the
-    leader of a new session): SIGTERM, then SIGKILL for what is left after ``grace`` seconds, in
-    the background. Returns whether there was such a group to stop."""
-    try:
-        if os.getpgid(pid) != pid:  # not a group leader: the pid is another process's now
-            return False
-        os.killpg(pid, signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        return False
-
-    def finish() -> None:
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(pid, 0)
-            except (ProcessLookupError, PermissionError):
-                return
-            time.sleep(0.2)
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            return
-
-    threading.Thread(target=finish, daemon=True).start()
-    return True
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from bot.kb import editing, repository, training
-from bot.retraining import comparing, jobs, runner
+from bot.retraining import comparing, jobs, process
 from bot.users import User
 from bot.web.auth import get_session, requires
 
@@ -93,15 +93,15 @@ def start(
     app = request.app
     settings = app.state.settings.copy(update={"trained_nlu": app.state.trained_nlu})
     try:
-        process = runner.start_process(settings, job.pk)
+        started = process.start_process(settings, job.pk)
     except OSError as error:
         jobs.fail(job, f"the training process could not start: {error}")
         session.commit()
         raise HTTPException(
             status_code=503, detail="the training process could not start"
         ) from error
-    jobs.attach(job, process.pid)
-    logger.info("training job %s started by %s (pid %s)", job.pk, me.username, process.pid)
+    jobs.attach(job, started.pid)
+    logger.info("training job %s started by %s (pid %s)", job.pk, me.username, started.pid)
     return {"job": jobs.as_dict(job, jobs.timed_job(session))}
 
 
@@ -134,7 +134,7 @@ def cancel(
     jobs.cancel(job, by=me.username)
     pid, host = job.pid, job.host
     session.commit()  # ended before its process is stopped: it can change nothing any more
-    stopped = pid is not None and host == socket.gethostname() and runner.stop_process(pid)
+    stopped = pid is not None and host == socket.gethostname() and process.stop_process(pid)
     logger.info(
         "training job %s cancelled by %s (process stopped: %s)", job.pk, me.username, stopped
     )

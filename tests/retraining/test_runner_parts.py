@@ -17,6 +17,7 @@ from bot import db
 from bot.kb.sources import import_sources, load_sources
 from bot.kb.training import GENERATED_NLU, nlu_yaml, training_fingerprint
 from bot.retraining import jobs
+from bot.retraining.process import stop_process
 from bot.retraining.runner import (
     COMPONENTS_FILE,
     KEEP_MODELS,
@@ -28,7 +29,6 @@ from bot.retraining.runner import (
     follow,
     prune_models,
     run,
-    stop_process,
     training_progress,
 )
 from bot.settings import PROJECT_ROOT, Settings
