@@ -7,8 +7,8 @@ Stages (``bot.retraining.jobs``):
    domain and the rest of ``data/``; the model is named ``amberline-<fingerprint>`` of that
    folder, as ``make train`` names it;
 2. train: ``rasa train`` into the job's folder; progress is the share of its components trained
-   (as many as the last job's log named, or the config names), within a component Rasa's own
-   percentage where it prints one (``Epochs: 45%``, DIET and TED);
+   (as many as the last job that trained to the end trained, or as many as the config names),
+   within a component Rasa's own percentage where it prints one (``Epochs: 45%``, DIET, TED);
 3. evaluate: the current model (the one the Rasa server runs) and the candidate parse every
    question of the evaluation set (``rasa_ext/parse_texts.py``; the current model's parses are
    read from ``parse_cache`` when an earlier job made them); the bot's rules decide the
