@@ -3,8 +3,9 @@ it as the Rasa server does."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -102,3 +103,14 @@ def copy_rasa_project(project: Path) -> Path:
 def rasa_project(tmp_path: Path) -> Path:
     """The story editor's project: a copy of the repository's (``copy_rasa_project``)."""
     return copy_rasa_project(tmp_path / "project")
+
+
+def wait_until(condition: Callable[[], Any], seconds: float = 20.0) -> bool:
+    """Whether ``condition()`` came true within ``seconds`` (asked every 50 ms): a wait for a
+    state another process reaches, with a deadline instead of a sleep."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True

@@ -23,7 +23,6 @@ what did not change from Rasa's cache). Screenshots: results/screenshots/trainin
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from typing import Any, Dict, Iterable, Iterator, List, Tuple
 
@@ -36,6 +35,7 @@ from bot.handoff.rasa_api import RasaClient
 from bot.kb import editing, repository
 from bot.retraining import jobs
 from bot.users import create_user, find_user
+from tests.conftest import wait_until
 from tests.e2e.conftest import PASSWORD, screenshot, texts, watch_problems
 
 pytestmark = pytest.mark.e2e
@@ -258,15 +258,6 @@ def group_alive(pid: int) -> bool:
         os.killpg(pid, 0)
     except ProcessLookupError:
         return False
-    return True
-
-
-def wait_until(condition: Any, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
     return True
 
 

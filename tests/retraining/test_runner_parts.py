@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 
@@ -32,6 +31,7 @@ from bot.retraining.runner import (
     training_progress,
 )
 from bot.settings import PROJECT_ROOT, Settings
+from tests.conftest import wait_until
 
 
 @pytest.mark.parametrize(
@@ -144,15 +144,6 @@ def test_the_exported_training_data_has_the_projects_fingerprint(
 SLEEPER = "import time; print('started', flush=True); time.sleep(60)"
 
 
-def wait_for(condition, seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 def test_a_cancelled_job_stops_the_command_it_runs_and_changes_nothing_more(
     engine, tmp_path
 ) -> None:
@@ -180,7 +171,7 @@ def test_a_cancelled_job_stops_the_command_it_runs_and_changes_nothing_more(
 
     following = threading.Thread(target=command)
     following.start()
-    assert wait_for(lambda: job.child is not None)
+    assert wait_until(lambda: job.child is not None)
     child = job.child
     assert job.beat()  # still running
     with db.session_scope(engine) as session:
@@ -222,7 +213,7 @@ def test_stopping_a_job_process_stops_its_children_too() -> None:
         assert jobs.process_alive(child)
         assert stop_process(leader.pid)
         assert leader.wait(timeout=20) == -signal.SIGTERM
-        assert wait_for(lambda: not jobs.process_alive(child))
+        assert wait_until(lambda: not jobs.process_alive(child))
     finally:
         leader.kill()
         leader.wait()

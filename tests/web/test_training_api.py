@@ -21,6 +21,7 @@ from bot.kb import sources, training
 from bot.retraining import jobs
 from bot.settings import PROJECT_ROOT
 from bot.stack import free_port
+from tests.conftest import wait_until
 from tests.web.conftest import Web, serve
 
 ARTICLES = ("gift-cards", "return-policy")
@@ -176,10 +177,8 @@ def test_a_running_job_is_cancelled_with_its_children_and_another_can_start(web:
             None,
         )
         assert leader.wait(timeout=20) == -signal.SIGTERM
-        deadline = time.monotonic() + 20
-        while jobs.process_alive(child) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not jobs.process_alive(child)  # rasa train, here a sleeper, is stopped too
+        # rasa train, here a sleeper, is stopped too
+        assert wait_until(lambda: not jobs.process_alive(child))
     finally:
         leader.kill()
         leader.wait()
