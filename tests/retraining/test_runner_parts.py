@@ -31,7 +31,7 @@ from bot.retraining.runner import (
     training_progress,
 )
 from bot.settings import PROJECT_ROOT, Settings
-from tests.conftest import wait_until
+from tests.conftest import process_group, wait_until
 
 
 @pytest.mark.parametrize(
@@ -200,24 +200,11 @@ def test_the_run_of_a_job_cancelled_before_it_began_does_nothing(engine, tmp_pat
 
 
 def test_stopping_a_job_process_stops_its_children_too() -> None:
-    parent = (
-        "import subprocess, sys, time; "
-        f"child = subprocess.Popen([sys.executable, '-c', {SLEEPER!r}]); "
-        "print(child.pid, flush=True); time.sleep(60)"
-    )
-    leader = subprocess.Popen(
-        [sys.executable, "-c", parent], start_new_session=True, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        child = int(leader.stdout.readline())
+    with process_group() as (leader, child):
         assert jobs.process_alive(child)
         assert stop_process(leader.pid)
         assert leader.wait(timeout=20) == -signal.SIGTERM
         assert wait_until(lambda: not jobs.process_alive(child))
-    finally:
-        leader.kill()
-        leader.wait()
-        leader.stdout.close()
     assert not stop_process(leader.pid)  # gone: nothing to stop
 
 

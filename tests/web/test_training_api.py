@@ -21,7 +21,7 @@ from bot.kb import sources, training
 from bot.retraining import jobs
 from bot.settings import PROJECT_ROOT
 from bot.stack import free_port
-from tests.conftest import wait_until
+from tests.conftest import process_group, wait_until
 from tests.web.conftest import Web, serve
 
 ARTICLES = ("gift-cards", "return-policy")
@@ -155,16 +155,7 @@ def wait_until_over(web: Web, pk: int, seconds: float = 60) -> dict:
 
 
 def test_a_running_job_is_cancelled_with_its_children_and_another_can_start(web: Web) -> None:
-    parent = (
-        "import subprocess, sys, time; "
-        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
-        "print(child.pid, flush=True); time.sleep(60)"
-    )
-    leader = subprocess.Popen(
-        [sys.executable, "-c", parent], start_new_session=True, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        child = int(leader.stdout.readline())
+    with process_group() as (leader, child):
         pk = running_job(web, leader.pid)
         with db.session_scope(db.make_engine(web.database_url)) as session:
             jobs.advance(jobs.get(session, pk), "train")
@@ -179,10 +170,6 @@ def test_a_running_job_is_cancelled_with_its_children_and_another_can_start(web:
         assert leader.wait(timeout=20) == -signal.SIGTERM
         # rasa train, here a sleeper, is stopped too
         assert wait_until(lambda: not jobs.process_alive(child))
-    finally:
-        leader.kill()
-        leader.wait()
-        leader.stdout.close()
     overview = web.client("edita").get(f"{web.url}{TRAINING}").json()
     assert overview["running"] is False and overview["job"]["status"] == "cancelled"
     assert overview["job"]["overall_progress"] is None
