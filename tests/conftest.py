@@ -3,8 +3,12 @@ it as the Rasa server does."""
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
+import sys
+import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, Tuple
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -102,3 +106,36 @@ def copy_rasa_project(project: Path) -> Path:
 def rasa_project(tmp_path: Path) -> Path:
     """The story editor's project: a copy of the repository's (``copy_rasa_project``)."""
     return copy_rasa_project(tmp_path / "project")
+
+
+def wait_until(condition: Callable[[], Any], seconds: float = 20.0) -> bool:
+    """Whether ``condition()`` came true within ``seconds`` (asked every 50 ms): a wait for a
+    state another process reaches, with a deadline instead of a sleep."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@contextlib.contextmanager
+def process_group() -> Iterator[Tuple[subprocess.Popen, int]]:
+    """A process leading its own process group, as a retraining job's runner does, and the pid
+    of its child, as its ``rasa train``: both sleep for a minute. Killed after."""
+    parent = (
+        "import subprocess, sys, time; "
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+        "print(child.pid, flush=True); time.sleep(60)"
+    )
+    leader = subprocess.Popen(
+        [sys.executable, "-c", parent], start_new_session=True, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert leader.stdout is not None
+        yield leader, int(leader.stdout.readline())
+    finally:
+        leader.kill()
+        leader.wait()
+        if leader.stdout is not None:
+            leader.stdout.close()

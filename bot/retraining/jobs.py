@@ -3,10 +3,16 @@ app shows the same job.
 
 A job goes through ``STAGES`` in order (``queued`` → ``export`` → ``train`` → ``evaluate`` →
 ``compare`` → ``load``, ``load`` only for a candidate that is not worse) and ends ``finished``
-with ``outcome`` ``loaded`` or ``kept``, or ``failed`` with a reason, from any stage. One job
-runs at a time (``start`` raises ``JobRunning``). A running job whose process is gone (no
-heartbeat for ``STALE_AFTER``, or its process is no longer alive on this machine) is marked
-failed when anybody looks at it (``settle``).
+with ``outcome`` ``loaded`` or ``kept``, or ``failed`` with a reason, from any stage, or
+``cancelled`` by an editor before stage ``load``. One job runs at a time (``start`` raises
+``JobRunning``). A running job whose process is gone (no heartbeat for ``STALE_AFTER``, or its
+process is no longer alive on this machine) is marked failed when anybody looks at it
+(``settle``). Whoever changes a job while another process may change it too (the runner, a
+cancel) reads it with ``lock``: a cancel and a change of stage cannot cross.
+
+``estimate`` tells how far the whole job is and how long it still takes, with each stage weighed
+by how long it took the last job that trained and evaluated (``timed_job``), or by
+``DEFAULT_STAGE_SECONDS`` before there is one.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import os
 import socket
 from typing import Any, Dict, Optional
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,10 +36,24 @@ STALE_AFTER = dt.timedelta(seconds=90)  # the runner beats every few seconds
 HEARTBEAT_SECONDS = 5.0
 LOG_TAIL_CHARS = 4000
 MAX_DETAIL = 500
+# Seconds each stage takes with the shipped pipeline on two shared cores (measured: train 20-45,
+# evaluate 30-60 with both models parsing), until a job here measured them.
+DEFAULT_STAGE_SECONDS = {
+    "queued": 1.0,
+    "export": 2.0,
+    "train": 45.0,
+    "evaluate": 60.0,
+    "compare": 1.0,
+    "load": 5.0,
+}
 
 
 class JobError(BotError):
     """A training job cannot do what was asked (a transition its state does not allow)."""
+
+
+class JobOver(JobError):
+    """The job has ended: it cannot change any more."""
 
 
 class JobRunning(JobError):
@@ -64,6 +84,19 @@ def start(session: Session, *, started_by: str) -> TrainingJob:
             raise
         raise JobRunning(current) from None
     return job
+
+
+def lock(session: Session, pk: int) -> Optional[TrainingJob]:
+    """Job ``pk`` as the database has it now, held until the session ends (a write takes the
+    lock: the database's on SQLite, the row's on PostgreSQL), so that another process's change
+    waits for this one; None when there is no such job."""
+    session.execute(
+        update(TrainingJob)
+        .where(TrainingJob.pk == pk)
+        .values(heartbeat_at=TrainingJob.heartbeat_at)
+        .execution_options(synchronize_session=False)
+    )
+    return session.get(TrainingJob, pk, populate_existing=True)
 
 
 def running_job(session: Session) -> Optional[TrainingJob]:
@@ -151,6 +184,16 @@ def fail(job: TrainingJob, reason: str) -> None:
     _end(job, "failed", reason)
 
 
+def cancel(job: TrainingJob, *, by: str) -> None:
+    """End a running job as ``cancelled`` by ``by``: nothing it made is loaded. Raises JobOver
+    for a job that is over, JobError in stage ``load`` (the Rasa server may be loading the new
+    model already: the job ends by itself in seconds)."""
+    _must_run(job)
+    if job.stage == "load":
+        raise JobError("the new model is being loaded into the assistant: it is too late to cancel")
+    _end(job, "cancelled", f"cancelled by {by}")
+
+
 def settle(job: TrainingJob, *, now: Optional[dt.datetime] = None) -> bool:
     """Mark a running job whose process is gone as failed; returns whether it did."""
     if job.status != "running":
@@ -184,8 +227,62 @@ def elapsed_seconds(job: TrainingJob, *, now: Optional[dt.datetime] = None) -> f
     return max(0.0, (end - job.started_at).total_seconds())
 
 
-def as_dict(job: TrainingJob) -> Dict[str, Any]:
-    """The job as the API shows it."""
+def timed_job(session: Session) -> Optional[TrainingJob]:
+    """The newest finished job that trained and evaluated (one that found its model made
+    already says nothing about training): its stage times are the typical ones."""
+    recent = session.execute(
+        select(TrainingJob)
+        .where(TrainingJob.status == "finished")
+        .order_by(TrainingJob.pk.desc())
+        .limit(20)
+    ).scalars()
+    for job in recent:
+        times = job.stage_times or {}
+        if "evaluate" in times and float(times.get("train", 0)) > 1:
+            return job
+    return None
+
+
+def typical_stage_seconds(timed: Optional[TrainingJob]) -> Dict[str, float]:
+    """How long each stage takes: as long as it took ``timed`` (``timed_job``), the defaults
+    for the stages it did not go through, or without one."""
+    times = (timed.stage_times if timed is not None else None) or {}
+    measured = {s: float(times[s]) for s in STAGES if isinstance(times.get(s), (int, float))}
+    return {**DEFAULT_STAGE_SECONDS, **measured}
+
+
+def estimate(
+    job: TrainingJob,
+    typical: Optional[Dict[str, float]] = None,
+    *,
+    now: Optional[dt.datetime] = None,
+) -> Dict[str, Optional[float]]:
+    """How far the whole job is (0-100) and the seconds it still takes, both None for a job
+    that failed or was cancelled. Each stage weighs as long as it typically takes; within the
+    running stage, its own progress or its time so far, whichever is further (at most 90% of
+    the stage by time: a slow stage is not shown done)."""
+    if job.status == "finished":
+        return {"overall_progress": 100.0, "remaining_seconds": 0.0}
+    if job.status != "running":
+        return {"overall_progress": None, "remaining_seconds": None}
+    typical = {**DEFAULT_STAGE_SECONDS, **(typical or {})}
+    weights = [max(typical[stage], 0.5) for stage in STAGES]
+    at = STAGES.index(job.stage) if job.stage in STAGES else 0
+    in_stage = max(0.0, ((now or utcnow()) - job.stage_started_at).total_seconds())
+    fraction = min(in_stage / weights[at], 0.9)
+    if job.progress is not None:
+        fraction = max(fraction, min(job.progress / 100.0, 1.0))
+    done = sum(weights[:at]) + weights[at] * fraction
+    remaining = weights[at] * (1.0 - fraction) + sum(weights[at + 1 :])
+    return {
+        "overall_progress": round(min(99.0, 100.0 * done / sum(weights)), 1),
+        "remaining_seconds": round(remaining, 1),
+    }
+
+
+def as_dict(job: TrainingJob, timed: Optional[TrainingJob] = None) -> Dict[str, Any]:
+    """The job as the API shows it, with ``estimate``'s numbers by the stage times of
+    ``timed`` (``timed_job``; ``estimated_from`` is its id), by the defaults without."""
     now = utcnow()
     return {
         "id": job.pk,
@@ -207,6 +304,8 @@ def as_dict(job: TrainingJob) -> Dict[str, Any]:
         "metrics": job.metrics,
         "stage_times": job.stage_times or {},
         "log_tail": job.log_tail,
+        **estimate(job, typical_stage_seconds(timed), now=now),
+        "estimated_from": timed.pk if timed is not None and job.status == "running" else None,
     }
 
 
@@ -216,7 +315,7 @@ def _name(path: Optional[str]) -> Optional[str]:
 
 def _must_run(job: TrainingJob) -> None:
     if job.status != "running":
-        raise JobError(f"training job {job.pk} is over ({job.status})")
+        raise JobOver(f"training job {job.pk} is over ({job.status})")
 
 
 def _time_stage(job: TrainingJob) -> None:

@@ -12,10 +12,11 @@ from bot.timeutil import UTCDateTime, utcnow
 class TrainingJob(Base):
     """A training job: its stage while it runs, then its outcome.
 
-    ``status`` is ``running``, ``finished`` (``outcome`` ``loaded`` or ``kept``) or ``failed``
-    (``reason`` says why). ``running`` is true only while the job runs and is unique: a second
-    job cannot start while one runs, whatever the race (NULLs never collide). ``heartbeat_at``
-    is refreshed by the job's process; a job whose process is gone is marked failed.
+    ``status`` is ``running``, ``finished`` (``outcome`` ``loaded`` or ``kept``), ``failed``
+    (``reason`` says why) or ``cancelled`` (``reason``: by whom). ``running`` is true only
+    while the job runs and is unique: a second job cannot start while one runs, whatever the
+    race (NULLs never collide). ``heartbeat_at`` is refreshed by the job's process; a job whose
+    process is gone is marked failed.
     """
 
     __tablename__ = "training_jobs"

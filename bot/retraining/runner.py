@@ -1,20 +1,28 @@
 """The training job's process: ``python -m bot.retraining.runner <job id>``, started in the
-background by the web app (``start_process``) with low priority (nice 10).
+background by the web app (``bot.retraining.process``) with low priority (nice 10).
 
 Stages (``bot.retraining.jobs``):
 1. export: the published articles in the database become ``data/nlu/kb_questions.yml`` (as
    ``python -m bot kb nlu`` writes it) in the job's folder, beside copies of the config, the
    domain and the rest of ``data/``; the model is named ``amberline-<fingerprint>`` of that
    folder, as ``make train`` names it;
-2. train: ``rasa train`` into the job's folder; progress is Rasa's own percentage where it
-   prints one (``Epochs: 45%``), otherwise the component being trained and the time;
+2. train: ``rasa train`` into the job's folder; progress is the share of its components trained
+   (as many as the last job that trained to the end trained, or as many as the config names),
+   within a component Rasa's own percentage where it prints one (``Epochs: 45%``, DIET, TED);
 3. evaluate: the current model (the one the Rasa server runs) and the candidate parse every
-   question of the evaluation set (``rasa_ext/parse_texts.py``); the bot's rules decide the
+   question of the evaluation set (``rasa_ext/parse_texts.py``; the current model's parses are
+   read from ``parse_cache`` when an earlier job made them); the bot's rules decide the
    answers with the live articles (``bot.retraining.measuring``);
 4. compare: ``bot.retraining.comparing``;
 5. load: the candidate moves to the models folder and the Rasa server loads it (``PUT /model``);
    the generated NLU file of the running model is replaced by the job's, which clears the
    articles' "needs retraining" marks. A worse candidate is deleted and the current model kept.
+
+A job cancelled by an editor (``bot/web/training_api.py``) is ended in the database first, then
+its process group is stopped (``process.stop_process``: the runner and its ``rasa train`` or
+parsing child). The runner also stops its child when its heartbeat finds the job over, so that
+a cancel from another machine ends it too; every change it makes to the job then fails
+(``jobs.JobOver``).
 """
 
 from __future__ import annotations
@@ -43,8 +51,9 @@ from bot.handoff.rasa_api import RasaClient, RasaUnavailable
 from bot.kb import training
 from bot.kb.deciding import thresholds_for
 from bot.kb.retrieval import LiveIndex
-from bot.retraining import comparing, jobs, measuring
+from bot.retraining import comparing, jobs, measuring, parse_cache
 from bot.retraining.models import TrainingJob
+from bot.retraining.process import STOP_GRACE_SECONDS
 from bot.serve import rasa_env
 from bot.settings import PROJECT_ROOT, Settings, get_settings, rasa_token
 from bot.timeutil import utcnow
@@ -57,21 +66,9 @@ COMPONENT = re.compile(r"Starting to train component '([^']+)'")
 FINISHED = re.compile(r"(?:Finished training|Restored) component '([^']+)'")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 LOG_LINES = 60
+COMPONENTS_FILE = "trained-components"  # in a job's folder: how many components it trained
+PARSES_DIR = "parses"  # beside the jobs' folders: parses kept for the next job (parse_cache)
 KEEP_MODELS = 3  # as `make train` keeps
-# Settings the job's process needs as the web app has them (tests give the app their own).
-PASSED_SETTINGS = (
-    "database_url",
-    "rasa_url",
-    "models_dir",
-    "training_dir",
-    "trained_nlu",
-    "training_config",
-    "rasa_project_dir",
-    "training_eval_set",
-    "training_tolerance",
-    "answer_threshold",
-    "suggest_threshold",
-)
 
 
 class StageFailed(BotError):
@@ -113,21 +110,32 @@ class Job:
     def __init__(self, engine: Engine, pk: int) -> None:
         self.engine = engine
         self.pk = pk
+        self.child: Optional[subprocess.Popen] = None  # the command that runs now
 
     def change(self, action: Callable[[TrainingJob], Any]) -> Any:
+        """``action`` on the job's row, locked (a cancel waits, or came first)."""
         with db.session_scope(self.engine) as session:
-            job = session.get(TrainingJob, self.pk)
+            job = jobs.lock(session, self.pk)
             if job is None:
                 raise StageFailed(f"training job {self.pk} does not exist")
             return action(job)
 
-    def beat(self) -> None:
+    def beat(self) -> bool:
+        """Refresh the heartbeat; returns whether the job still runs."""
         with db.session_scope(self.engine) as session:
-            session.execute(
+            changed = session.execute(
                 update(TrainingJob)
                 .where(TrainingJob.pk == self.pk, TrainingJob.status == "running")
                 .values(heartbeat_at=utcnow())
-            )
+            ).rowcount
+        return bool(changed)
+
+    def stop_child(self) -> None:
+        """Stop the command that runs now (the job ended meanwhile: it was cancelled)."""
+        child = self.child
+        if child is not None and child.poll() is None:
+            logger.info("training job %s is over: stopping process %s", self.pk, child.pid)
+            child.terminate()
 
 
 def run(engine: Engine, pk: int, plan: Plan) -> str:
@@ -139,7 +147,8 @@ def run(engine: Engine, pk: int, plan: Plan) -> str:
     def heartbeat() -> None:
         while not stop.wait(jobs.HEARTBEAT_SECONDS):
             try:
-                job.beat()
+                if not job.beat():
+                    job.stop_child()
             except Exception:  # the next beat tries again; settle() judges a long silence
                 logger.exception("training job %s: heartbeat not written", pk)
 
@@ -147,6 +156,8 @@ def run(engine: Engine, pk: int, plan: Plan) -> str:
     beating.start()
     try:
         stages(job, plan)
+    except jobs.JobOver:  # cancelled meanwhile: nothing more to do, nothing is loaded
+        logger.info("training job %s was ended by someone else", pk)
     except Exception as error:  # a stage failed: the job says why, nothing is loaded
         logger.exception("training job %s failed", pk)
         reason = str(error) if isinstance(error, BotError) else f"unexpected error: {error!r}"
@@ -279,33 +290,75 @@ def train(job: Job, plan: Plan, name: str) -> Path:
     ]  # fmt: skip
     env = rasa_env()
     started = time.monotonic()
-    code = follow(
-        job, command, env, cwd=PROJECT_ROOT, watch=training_progress(), log_path=work / "train.log"
-    )
+    watch = training_progress(expected_components(plan))
+    code = follow(job, command, env, cwd=PROJECT_ROOT, watch=watch, log_path=work / "train.log")
     seconds = time.monotonic() - started
     model = work / f"{name}.tar.gz"
     if code != 0 or not model.exists():
         raise StageFailed(f"rasa train failed (exit code {code}); see the log")
     (work / f"{name}.train-seconds").write_text(f"{seconds:.0f}\n")
+    (work / COMPONENTS_FILE).write_text(f"{components_trained(work / 'train.log')}\n")
     return model
 
 
-def training_progress() -> Callable[[str], Dict[str, Any]]:
-    """A reader of Rasa's output lines: the percentage it prints (``Epochs: 45%``) when it
-    prints one, otherwise which component trains and how many are done."""
+def expected_components(plan: Plan) -> int:
+    """How many components ``rasa train`` will report trained (or restored from its cache): as
+    many as the newest earlier job that trained to the end reported (the same config trains
+    the same ones; ``train`` writes the count), or, before there is one, as many as the config
+    names."""
+    counts = [
+        found
+        for found in plan.work_dir.parent.glob(f"job-*/{COMPONENTS_FILE}")
+        if found.parent != plan.work_dir
+    ]
+    for found in sorted(counts, key=lambda p: p.stat().st_mtime, reverse=True):
+        try:
+            count = int(found.read_text(encoding="ascii").strip())
+        except (OSError, ValueError):
+            continue
+        if count > 0:
+            return count
+    try:
+        config = yaml.safe_load(plan.config.read_text(encoding="utf-8")) or {}
+        named = len(config.get("pipeline") or []) + len(config.get("policies") or [])
+    except (OSError, yaml.YAMLError, AttributeError):
+        named = 0
+    return max(1, named)
+
+
+def components_trained(log: Path) -> int:
+    """How many components a ``rasa train`` log reports trained or restored from the cache."""
+    text = log.read_text(encoding="utf-8", errors="replace")
+    return len(FINISHED.findall(ANSI.sub("", text)))
+
+
+def training_progress(expected: int) -> Callable[[str], Dict[str, Any]]:
+    """A reader of Rasa's output lines: the share of the ``expected`` components trained, within
+    a component the percentage Rasa prints (``Epochs: 45%``) when it prints one (at most 99
+    until ``rasa train`` ends), and which component trains."""
     done: List[str] = []
+    expected = max(1, expected)
+
+    def share(within: float = 0.0) -> float:
+        return min(99.0, 100.0 * (len(done) + within) / max(expected, len(done) + 1))
 
     def read(line: str) -> Dict[str, Any]:
         epochs = EPOCHS.search(line)
         if epochs:
-            return {"progress": float(epochs.group(1))}
+            return {"progress": share(min(100.0, float(epochs.group(1))) / 100.0)}
         started = COMPONENT.search(line)
         if started:
-            return {"detail": f"training {started.group(1)} ({len(done)} parts trained)"}
+            return {
+                "progress": share(),
+                "detail": f"training {started.group(1)} ({len(done)} of {expected} parts trained)",
+            }
         finished = FINISHED.search(line)
         if finished:
             done.append(finished.group(1))
-            return {"detail": f"trained {finished.group(1)} ({len(done)} parts trained)"}
+            return {
+                "progress": share(),
+                "detail": f"trained {finished.group(1)} ({len(done)} of {expected} parts trained)",
+            }
         return {}
 
     return read
@@ -321,7 +374,8 @@ def follow(
     log_path: Path,
 ) -> int:
     """Run ``command``, keep the tail of its output in the job (all of it in ``log_path``), and
-    report what ``watch`` reads in it at most once a second. Returns the exit code."""
+    report what ``watch`` reads in it at most once a second. Returns the exit code. Raises
+    jobs.JobOver when the job ended meanwhile (the command is stopped)."""
     tail: Deque[str] = deque(maxlen=LOG_LINES)
     process = subprocess.Popen(
         command,
@@ -331,30 +385,42 @@ def follow(
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
     )
+    job.child = process
     assert process.stdout is not None
     pending: Dict[str, Any] = {}
     last = 0.0
     buffer = b""
-    with open(log_path, "ab") as log:
-        while True:
-            chunk = process.stdout.read1(65536)  # type: ignore[attr-defined]
-            if not chunk:
-                break
-            log.write(chunk)
-            buffer += chunk
-            *lines, buffer = re.split(rb"[\r\n]", buffer)
-            for raw in lines:
-                line = ANSI.sub("", raw.decode("utf-8", errors="replace")).rstrip()
-                if not line:
-                    continue
-                if not tail or tail[-1] != line:
-                    tail.append(line)
-                pending.update(watch(line))
-            if time.monotonic() - last >= 1.0:
-                last = time.monotonic()
-                report(job, "\n".join(tail), dict(pending))
-                pending.clear()
-    code = process.wait()
+    try:
+        with open(log_path, "ab") as log:
+            while True:
+                chunk = process.stdout.read1(65536)  # type: ignore[attr-defined]
+                if not chunk:
+                    break
+                log.write(chunk)
+                buffer += chunk
+                *lines, buffer = re.split(rb"[\r\n]", buffer)
+                for raw in lines:
+                    line = ANSI.sub("", raw.decode("utf-8", errors="replace")).rstrip()
+                    if not line:
+                        continue
+                    if not tail or tail[-1] != line:
+                        tail.append(line)
+                    pending.update(watch(line))
+                if time.monotonic() - last >= 1.0:
+                    last = time.monotonic()
+                    report(job, "\n".join(tail), dict(pending))
+                    pending.clear()
+        code = process.wait()
+    finally:  # the job ended meanwhile (cancelled) or an error: the command does not outlive it
+        job.child = None
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=STOP_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        process.stdout.close()
     report(job, "\n".join(tail), pending)
     return code
 
@@ -380,28 +446,27 @@ def evaluate(
     if not questions:
         raise StageFailed(f"the evaluation set {plan.eval_set} has no questions")
     work = plan.work_dir
+    asked = [q["text"] for q in questions]
     texts = work / "eval-texts.json"
-    texts.write_text(json.dumps([q["text"] for q in questions], ensure_ascii=False))
+    texts.write_text(json.dumps(asked, ensure_ascii=False))
     models = {"candidate": candidate, **({"current": current} if current else {})}
-    command = [str(BIN / "python"), "-m", "rasa_ext.parse_texts", "--texts", str(texts)]
-    for name, model in models.items():
-        command += ["--model", str(model), "--out", str(work / f"parses-{name}.json")]
-    env = rasa_env()
-    parsed: List[str] = []
-
-    def watch(line: str) -> Dict[str, Any]:
-        if line.startswith("parsed "):
-            parsed.append(line)
-            return {
-                "progress": 80.0 * len(parsed) / len(models),
-                "detail": f"{len(parsed)} of {len(models)} models asked {len(questions)} "
-                "questions",
-            }
-        return {}
-
-    code = follow(job, command, env, cwd=PROJECT_ROOT, watch=watch, log_path=work / "evaluate.log")
-    if code != 0:
-        raise StageFailed(f"the models could not be evaluated (exit code {code}); see the log")
+    cache = plan.work_dir.parent / PARSES_DIR
+    to_parse = {
+        name: model
+        for name, model in models.items()
+        if not parse_cache.fetch(cache, model, asked, work / f"parses-{name}.json")
+    }
+    if len(to_parse) < len(models):
+        job.change(
+            lambda j: jobs.report(
+                j,
+                progress=40.0 * (len(models) - len(to_parse)),
+                detail="the current model's answers are known from an earlier retraining",
+            )
+        )
+    parse(job, to_parse, texts, len(asked), done=len(models) - len(to_parse))
+    for name, model in to_parse.items():
+        parse_cache.keep(cache, model, asked, work / f"parses-{name}.json")
     job.change(lambda j: jobs.report(j, progress=80, detail="deciding the answers"))
     index = LiveIndex(job.engine, use_embeddings=True).index(training.TRAINED_LANGUAGE)
     thresholds = thresholds_for(plan.settings)
@@ -410,6 +475,34 @@ def evaluate(
         parses = json.loads((work / f"parses-{name}.json").read_text(encoding="utf-8"))
         measures[name] = measuring.measure(index, questions, parses, thresholds)
     return measures
+
+
+def parse(job: Job, models: Dict[str, Path], texts: Path, count: int, *, done: int) -> None:
+    """Each of ``models`` parses the ``count`` questions in ``texts`` into the job's folder
+    (``parses-<name>.json``), ``done`` models parsed already. Raises StageFailed."""
+    if not models:
+        return
+    work = texts.parent
+    command = [str(BIN / "python"), "-m", "rasa_ext.parse_texts", "--texts", str(texts)]
+    for name, model in models.items():
+        command += ["--model", str(model), "--out", str(work / f"parses-{name}.json")]
+    total = len(models) + done
+    parsed: List[str] = []
+
+    def watch(line: str) -> Dict[str, Any]:
+        if line.startswith("parsed "):
+            parsed.append(line)
+            finished = done + len(parsed)
+            return {
+                "progress": 80.0 * finished / total,
+                "detail": f"{finished} of {total} models asked {count} questions",
+            }
+        return {}
+
+    log = work / "evaluate.log"
+    code = follow(job, command, rasa_env(), cwd=PROJECT_ROOT, watch=watch, log_path=log)
+    if code != 0:
+        raise StageFailed(f"the models could not be evaluated (exit code {code}); see the log")
 
 
 def install_model(plan: Plan, candidate: Path, target: Path) -> Path:
@@ -447,40 +540,6 @@ def install_nlu(plan: Plan) -> None:
     temporary = plan.trained_nlu.with_name(plan.trained_nlu.name + ".tmp")
     shutil.copyfile(source, temporary)
     os.replace(temporary, plan.trained_nlu)
-
-
-def child_environment(settings: Settings) -> Dict[str, str]:
-    """The environment of the job's process: the web app's, with the web app's settings."""
-    env = rasa_env()
-    for name in PASSED_SETTINGS:
-        value = getattr(settings, name, None)
-        if value is not None:
-            env[f"BOT_{name.upper()}"] = str(value)
-    env["BOT_RASA_TOKEN"] = rasa_token(settings)
-    return env
-
-
-def start_process(settings: Settings, pk: int) -> subprocess.Popen:
-    """Start job ``pk``'s process in the background, in its own session (it outlives a restart
-    of the web app), its output in the job's folder."""
-    folder = settings.training_dir
-    folder.mkdir(parents=True, exist_ok=True)
-    log = open(folder / f"job-{pk}.out", "ab")  # noqa: SIM115  (the child writes it)
-    try:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot.retraining.runner", str(pk)],
-            cwd=PROJECT_ROOT,
-            env=child_environment(settings),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    finally:
-        log.close()
-    # Reap it when it ends, so that an ended job's process is not taken for a live one.
-    threading.Thread(target=process.wait, daemon=True).start()
-    return process
 
 
 def main(argv: Optional[List[str]] = None) -> int:

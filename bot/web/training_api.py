@@ -4,12 +4,15 @@
 at a time, a second is answered 409 with who started the running one and when. ``GET`` shows the
 newest job (stage, progress, log tail, outcome, the comparison) and the articles the running
 model has not learned; the page polls it. The job lives in the database, so a reload or a
-restarted web app shows it; a job whose process died is shown failed.
+restarted web app shows it; a job whose process died is shown failed. ``POST .../{id}/cancel``
+ends a running job as cancelled by the editor and stops its process group (the runner and its
+``rasa train``); a job that is over, or that is loading its model already, is answered 409.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any, Dict, List
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request
@@ -17,7 +20,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from bot.kb import editing, repository, training
-from bot.retraining import comparing, jobs, runner
+from bot.retraining import comparing, jobs, process
 from bot.users import User
 from bot.web.auth import get_session, requires
 
@@ -30,8 +33,13 @@ def running(request: Request, error: jobs.JobRunning) -> JSONResponse:
     return JSONResponse({"detail": str(error), "job": error.job}, status_code=409)
 
 
+def refused(request: Request, error: jobs.JobError) -> JSONResponse:
+    return JSONResponse({"detail": str(error)}, status_code=409)
+
+
 def add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(jobs.JobRunning, running)  # type: ignore[arg-type]
+    app.add_exception_handler(jobs.JobError, refused)  # type: ignore[arg-type]
 
 
 def unlearned(request: Request, session: Session) -> List[Dict[str, Any]]:
@@ -63,7 +71,7 @@ def overview(
     job = jobs.latest(session)
     settings = request.app.state.settings
     return {
-        "job": jobs.as_dict(job) if job is not None else None,
+        "job": jobs.as_dict(job, jobs.timed_job(session)) if job is not None else None,
         "running": job is not None and job.status == "running",
         "needs_retraining": unlearned(request, session),
         "rule": comparing.rule_text(settings.training_tolerance),
@@ -85,16 +93,16 @@ def start(
     app = request.app
     settings = app.state.settings.copy(update={"trained_nlu": app.state.trained_nlu})
     try:
-        process = runner.start_process(settings, job.pk)
+        started = process.start_process(settings, job.pk)
     except OSError as error:
         jobs.fail(job, f"the training process could not start: {error}")
         session.commit()
         raise HTTPException(
             status_code=503, detail="the training process could not start"
         ) from error
-    jobs.attach(job, process.pid)
-    logger.info("training job %s started by %s (pid %s)", job.pk, me.username, process.pid)
-    return {"job": jobs.as_dict(job)}
+    jobs.attach(job, started.pid)
+    logger.info("training job %s started by %s (pid %s)", job.pk, me.username, started.pid)
+    return {"job": jobs.as_dict(job, jobs.timed_job(session))}
 
 
 @router.get("/{job_id}")
@@ -107,4 +115,27 @@ def get_job(
     job = jobs.get(session, job_id)
     if job is None:
         raise HTTPException(status_code=404, detail=f"no training job {job_id}")
+    return {"job": jobs.as_dict(job, jobs.timed_job(session))}
+
+
+@router.post("/{job_id}/cancel")
+def cancel(
+    job_id: int = Path(..., ge=1, le=2**31 - 1),
+    me: User = Depends(editor_only),
+    session: Session = Depends(get_session),
+) -> Dict[str, Any]:
+    """Cancel a running job: it ends ``cancelled`` by you, its process and its children are
+    stopped, nothing it made is loaded, and a new job can start at once. 409 for a job that is
+    over or that is loading its model already; 404 for an unknown one."""
+    job = jobs.lock(session, job_id)
+    if job is None:
+        raise HTTPException(status_code=404, detail=f"no training job {job_id}")
+    jobs.settle(job)
+    jobs.cancel(job, by=me.username)
+    pid, host = job.pid, job.host
+    session.commit()  # ended before its process is stopped: it can change nothing any more
+    stopped = pid is not None and host == socket.gethostname() and process.stop_process(pid)
+    logger.info(
+        "training job %s cancelled by %s (process stopped: %s)", job.pk, me.username, stopped
+    )
     return {"job": jobs.as_dict(job)}

@@ -7,7 +7,8 @@ questions of eval/dev.yml about them, and a real Rasa server (HTTP API) to load 
    since keeps that model without training.
 2. An editor puts one article's question variants into another article and publishes: the next
    job trains a model that answers those questions with the wrong article; it is refused, the
-   questions that got worse are listed, and the Rasa server keeps the first model.
+   questions that got worse are listed, and the Rasa server keeps the first model. The first
+   model's parses of the evaluation set are read from the first job's, not made again.
 """
 
 from __future__ import annotations
@@ -159,6 +160,9 @@ def test_a_job_loads_a_model_that_is_not_worse_and_refuses_a_worse_one(
         "component 'LinearClassifier'"
         in (settings.training_dir / f"job-{first.pk}" / "train.log").read_text()
     )
+    # How many components it trained: the next job's progress is its share of them.
+    counted = settings.training_dir / f"job-{first.pk}" / runner.COMPONENTS_FILE
+    assert int(counted.read_text()) >= 5  # two featurizers, two classifiers, the rule policy
     trained = training.trained_examples(settings.trained_nlu)
     assert set(trained) == set(ARTICLES)  # the marks clear: the model knows every article
     assert parse_of(rasa_server, "can I still return the kettle after 10 days") == "return-policy"
@@ -199,6 +203,14 @@ def test_a_job_loads_a_model_that_is_not_worse_and_refuses_a_worse_one(
         for item in verdict["worse"]
     ), verdict["worse"]
     assert rasa_server.status()["model_file"] == model.name  # the current model stays
+    # The current model's parses were kept from the first job (its candidate then): only the
+    # new model parsed the evaluation set.
+    evaluated = (settings.training_dir / f"job-{second.pk}" / "evaluate.log").read_text()
+    assert "parsed " in evaluated and model.name not in evaluated
+    folder = settings.training_dir
+    assert (folder / f"job-{second.pk}" / "parses-current.json").read_text() == (
+        folder / f"job-{first.pk}" / "parses-candidate.json"
+    ).read_text()
     assert not Path(second.candidate_model).exists()  # never in the models folder
     assert sorted(p.name for p in settings.models_dir.glob("*.tar.gz")) == [model.name]
     assert training.trained_examples(settings.trained_nlu) == trained  # still marked

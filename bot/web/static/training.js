@@ -1,6 +1,7 @@
 // Retraining from the editor: start a training job, follow it (the page asks every two seconds
-// while it runs; the job lives on the server, so a reload shows it again), and see whether the
-// new model was loaded or the current one kept, with what got worse. Text only, never HTML.
+// while it runs; the job lives on the server, so a reload shows it again) with its stage, how far
+// the whole job is and how long it still takes, cancel it (after a confirmation), and see whether
+// the new model was loaded or the current one kept, with what got worse. Text only, never HTML.
 import { $, EDITOR_ROLES, api, el, when, wireSignIn } from "/static/staff.js";
 
 const STAGES = [
@@ -13,6 +14,7 @@ const STAGES = [
 const POLL_MS = 2000;
 let timer = null;
 let signedIn = false;
+let shownJob = null; // the job on the page: the one a cancel is for
 
 function showLogin() {
   signedIn = false;
@@ -37,6 +39,12 @@ function showDesk(me) {
 function duration(seconds) {
   const s = Math.round(seconds);
   return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
+}
+
+function left(seconds) {
+  if (seconds === null || seconds === undefined) return "";
+  if (seconds < 5) return "almost done";
+  return seconds < 60 ? "less than a minute left" : `about ${Math.round(seconds / 60)} min left`;
 }
 
 function share(value) { return value === null || value === undefined ? "–" : `${(value * 100).toFixed(1)}%`; }
@@ -65,17 +73,25 @@ function statusWords(job) {
     const stage = (STAGES.find(([name]) => name === job.stage) || [job.stage, "Waiting to start"])[1];
     const progress = job.progress !== null && job.progress !== undefined ? ` ${Math.round(job.progress)}%` : "";
     const detail = job.detail ? ` · ${job.detail}` : "";
-    return `Running: ${stage}${progress} (${duration(job.stage_seconds)} in this stage, ${duration(job.elapsed_seconds)} in all)${detail}`;
+    return `Running: ${stage}${progress} (${duration(job.stage_seconds)} in this stage)${detail}`;
   }
   return `Ended ${when(job.finished_at)}, after ${duration(job.elapsed_seconds)}.`;
+}
+
+function overallWords(job) {
+  if (job.status !== "running" || job.overall_progress === null || job.overall_progress === undefined) return "";
+  const basis = job.estimated_from ? "an estimate from how long the last retraining took" : "a rough estimate: no retraining has been timed yet";
+  return `All in all ${Math.round(job.overall_progress)}% done: ${duration(job.elapsed_seconds)} so far, ${left(job.remaining_seconds)} (${basis}).`;
 }
 
 function renderOutcome(job) {
   const box = $("outcome");
   box.hidden = job.status === "running";
-  box.className = `outcome ${job.status === "failed" ? "failed" : job.outcome || ""}`;
+  box.className = `outcome ${job.status === "finished" ? job.outcome || "" : job.status}`;
   if (job.status === "failed") {
     box.textContent = `Retraining failed: ${job.reason}. The assistant keeps its current model.`;
+  } else if (job.status === "cancelled") {
+    box.textContent = `Retraining ${job.reason}. Nothing was loaded: the assistant keeps its current model.`;
   } else if (job.outcome === "loaded") {
     box.textContent = `The new model is loaded: the assistant uses it from now on (${job.candidate_model}). Conversations in progress went on.`;
   } else if (job.outcome === "kept") {
@@ -111,8 +127,17 @@ function renderResult(job) {
   list(comparison.better || [], comparison.better_count, "better");
 }
 
+function renderCancel(job) {
+  const cancellable = Boolean(job) && job.status === "running" && job.stage !== "load";
+  $("cancel-area").hidden = !cancellable;
+  if (!cancellable) $("cancel-confirm").hidden = true;
+}
+
 function renderJob(job) {
   $("job").hidden = !job;
+  if (job && (!shownJob || shownJob.id !== job.id)) $("cancel-confirm").hidden = true;
+  shownJob = job;
+  renderCancel(job);
   if (!job) return;
   $("job").dataset.status = job.status;
   $("job").dataset.outcome = job.outcome || "";
@@ -122,6 +147,10 @@ function renderJob(job) {
   const bar = $("job-progress");
   bar.hidden = job.status !== "running" || job.progress === null || job.progress === undefined;
   if (!bar.hidden) bar.value = job.progress;
+  $("job-overall").textContent = overallWords(job);
+  const overall = $("job-overall-progress");
+  overall.hidden = !$("job-overall").textContent;
+  if (!overall.hidden) overall.value = job.overall_progress;
   renderOutcome(job);
   renderResult(job);
   $("log").textContent = job.log_tail || "";
@@ -158,7 +187,37 @@ async function retrain() {
   refresh();
 }
 
+function askToCancel() {
+  $("cancel-error").textContent = "";
+  $("cancel-confirm").hidden = false;
+  $("cancel-yes").focus();
+}
+
+function keepRunning() {
+  $("cancel-confirm").hidden = true;
+  $("cancel").focus();
+}
+
+async function cancel() {
+  if (!shownJob) return;
+  $("cancel-error").textContent = "";
+  $("cancel-yes").disabled = true;
+  try {
+    const cancelled = await api("POST", `/api/editor/training/${shownJob.id}/cancel`);
+    renderJob(cancelled.job);
+  } catch (e) {
+    $("cancel-error").textContent = `Could not cancel: ${e.message}`;
+  } finally {
+    $("cancel-yes").disabled = false;
+    $("cancel-confirm").hidden = true;
+  }
+  refresh();
+}
+
 document.addEventListener("DOMContentLoaded", async () => {
   $("retrain").addEventListener("click", retrain);
+  $("cancel").addEventListener("click", askToCancel);
+  $("cancel-yes").addEventListener("click", cancel);
+  $("cancel-no").addEventListener("click", keepRunning);
   wireSignIn(showDesk, showLogin);
 });
