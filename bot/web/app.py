@@ -40,6 +40,7 @@ from bot.web import (
     editor_api,
     inbox_api,
     live,
+    model_api,
     stories_api,
     training_api,
 )
@@ -296,6 +297,7 @@ def create_app(
     app.include_router(customer_api.router)
     app.include_router(live.router)
     app.include_router(chat.router)
+    app.include_router(model_api.router)
 
     # The staff's pages: static HTML, each signing in through the JSON API.
     pages = {
