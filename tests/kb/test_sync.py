@@ -77,6 +77,17 @@ def publish_in_editor(session, article_id: str, body: str, author: str = "edita"
     )
 
 
+def create_in_editor(session, article_id: str = "store-hours") -> None:
+    """A new article written in the web editor (a draft, no file)."""
+    editing.create(
+        session,
+        article_id=article_id,
+        language="en",
+        author="edita",
+        content=editing.content(title="Store hours", body="9 to 5.", questions=["when open"]),
+    )
+
+
 def test_a_new_file_becomes_a_published_article_once(kb: Path, session) -> None:
     article = repository.get_article(session, "gift-cards", "en")
     assert (article.status, article.version, article.updated_by) == ("published", 1, "git")
@@ -234,13 +245,7 @@ def test_a_removed_file_of_an_edited_article_is_a_conflict(kb, session) -> None:
 
 
 def test_an_article_new_in_the_editor_is_exported_to_a_new_file(kb, session) -> None:
-    editing.create(
-        session,
-        article_id="store-hours",
-        language="en",
-        author="edita",
-        content=editing.content(title="Store hours", body="9 to 5.", questions=["when open"]),
-    )
+    create_in_editor(session)
     report = sync(session, kb)
     assert kinds(report)["en/store-hours"] == "export"
     assert "new in the editor (version 1 by edita, not published)" in report.lines()[0]
@@ -446,13 +451,7 @@ def test_file_states_say_what_sync_and_export_would_find_and_change_nothing(kb, 
     publish_in_editor(session, "gift-cards", "Valid 24 months, says the editor.")
     publish_in_editor(session, "return-policy", "The editor's answer.")
     write(kb, "return-policy", article_text("return-policy", "The file's answer."))
-    editing.create(
-        session,
-        article_id="store-hours",
-        language="en",
-        author="edita",
-        content=editing.content(title="Store hours", body="9 to 5.", questions=["when open"]),
-    )
+    create_in_editor(session)
     before = {path.name: path.read_text() for path in (kb / "en").iterdir()}
     states = file_states(session, kb)
     assert states == {
