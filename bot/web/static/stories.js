@@ -178,12 +178,26 @@ async function deleteStory() {
   }
 }
 
+// A list's searches in order: an answer to an earlier search (the whole list the page loads at
+// first is the slowest on a big database) never replaces what a later one found.
+function searches() {
+  let latest = 0;
+  return () => {
+    const mine = ++latest;
+    return () => mine === latest;
+  };
+}
+const storySearches = searches();
+const conversationSearches = searches();
+
 async function loadStories() {
+  const current = storySearches();
   const params = new URLSearchParams();
   if ($("story-q").value.trim()) params.set("q", $("story-q").value.trim());
   if ($("story-kind").value) params.set("kind", $("story-kind").value);
   try {
     const found = await api("GET", `/api/editor/stories?${params}`);
+    if (!current()) return;
     $("stories").replaceChildren(...found.stories.map((story) => {
       const li = el("li");
       const b = el("button");
@@ -198,18 +212,20 @@ async function loadStories() {
     $("retraining").replaceChildren();
     if (found.needs_retraining) $("retraining").append(el("span", "Needs retraining: the training data changed since the model was trained", "tag warn"));
   } catch (e) {
-    $("story-count").textContent = e.message;
+    if (current()) $("story-count").textContent = e.message;
   }
 }
 
 // --- Real conversations -------------------------------------------------------------------------
 
 async function loadConversations() {
+  const current = conversationSearches();
   const params = new URLSearchParams();
   if ($("conversation-q").value.trim()) params.set("q", $("conversation-q").value.trim());
   if ($("conversation-id").value.trim()) params.set("id", $("conversation-id").value.trim());
   try {
     const found = await api("GET", `/api/editor/conversations?${params}`);
+    if (!current()) return;
     $("conversations").replaceChildren(...found.conversations.map((c) => {
       const li = el("li");
       const b = el("button");
@@ -223,7 +239,7 @@ async function loadConversations() {
     }));
     $("conversation-count").textContent = found.conversations.length ? `${found.conversations.length} found, newest first` : "No conversation found.";
   } catch (e) {
-    $("conversation-count").textContent = e.message;
+    if (current()) $("conversation-count").textContent = e.message;
   }
 }
 
