@@ -1,5 +1,6 @@
-// What the editor's pages share: the JSON API call, DOM building with textContent only, and
-// signing in and out. Nothing anybody wrote is ever parsed as HTML.
+// What the staff's pages (the agent console and the editor's pages) share: the JSON API call, DOM
+// building with textContent only, and signing in and out. Nothing anybody wrote is ever parsed as
+// HTML.
 
 export const $ = (id) => document.getElementById(id);
 export const EDITOR_ROLES = ["editor", "admin"];
@@ -48,8 +49,9 @@ export function button(text, onClick, label) {
 
 export function when(iso) { return iso ? new Date(iso).toLocaleString() : ""; }
 
-// The sign-in form, the sign-out button, and the first look at the session: ``show(me)`` runs
-// with the signed-in user, ``hide()`` when nobody is (or no longer) signed in.
+// The sign-in form, the sign-out button, and the first look at the session: ``show(me, fromForm)``
+// runs with the signed-in user (``fromForm`` true when they have just signed in with the form),
+// ``hide()`` when nobody is (or no longer) signed in.
 export function wireSignIn(show, hide) {
   onSignedOut(hide);
   $("login-form").addEventListener("submit", async (event) => {
@@ -58,7 +60,7 @@ export function wireSignIn(show, hide) {
     try {
       const me = await api("POST", "/api/session", { username: $("username").value, password: $("password").value });
       $("password").value = "";
-      show(me);
+      show(me, true);
     } catch (e) {
       $("login-error").textContent = e.message;
     }
