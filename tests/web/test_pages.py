@@ -13,6 +13,7 @@ from typing import Dict, List, Optional, Tuple
 import jinja2
 import pytest
 
+from bot.settings import SUPPORTED_LANGUAGES
 from bot.web.pages import PAGES, TEMPLATES, render_pages
 
 SIGN_IN_IDS = ["me", "me-name", "logout", "login", "login-form", "username", "password"]
@@ -82,3 +83,24 @@ def test_a_broken_template_fails_at_start_up(tmp_path: Path) -> None:
     (folder / "inbox.html").unlink()
     with pytest.raises(jinja2.TemplateNotFound):
         render_pages(folder)
+
+
+@pytest.mark.parametrize(
+    ("path", "select", "first"),
+    [
+        ("/editor", "f-language", ""),
+        ("/editor", "article-language", "en"),
+        ("/editor/inbox", "new-language", "en"),
+        ("/editor/analytics", "language", ""),
+    ],
+)
+def test_language_choices_are_the_supported_languages(pages, path, select, first) -> None:
+    tags = elements(pages[path])
+    start = next(i for i, (_, attrs) in enumerate(tags) if attrs.get("id") == select)
+    values = []
+    for tag, attrs in tags[start + 1 :]:
+        if tag != "option":
+            break
+        values.append(attrs["value"])
+    assert values[0] == first
+    assert [v for v in values if v] == list(SUPPORTED_LANGUAGES)
