@@ -3,7 +3,7 @@
 // (only what changed), so that focus, selection and screen readers are not disturbed by updates.
 // The server pushes changes over Server-Sent Events (/api/agent/events); the console polls only
 // while that stream is unavailable. <body data-live> says which: connected, reconnecting, polling.
-import { $, api, el, wireSignIn } from "/static/staff.js";
+import { $, api, el, showSignedIn, showSignedOut, wireSignIn } from "/static/staff.js";
 
 const fresh = () => ({
   me: null, current: null, conversationId: null, language: "en", seenQueued: new Set(), timers: [], polling: [],
@@ -45,18 +45,15 @@ function showLogin() {
   for (const id of ["queue", "mine", "follow-ups", "transcript", "notes", "earlier", "kb-results", "context"]) $(id).replaceChildren();
   $("chat").hidden = true;
   $("empty").hidden = false;
-  $("login").hidden = false;
+  showSignedOut();
   $("desk").hidden = true;
-  $("me").hidden = true;
   document.title = "Agent console · Amberline";
 }
 
 function showDesk(me) {
   state.me = me;
-  $("login").hidden = true;
+  showSignedIn(me);
   $("desk").hidden = false;
-  $("me").hidden = false;
-  $("me-name").textContent = me.display_name;
   $("presence").value = me.presence === "offline" ? "online" : me.presence;
   setPresence($("presence").value);
   refreshLists();

@@ -68,3 +68,33 @@ export function wireSignIn(show, hide) {
   $("logout").addEventListener("click", async () => { await api("DELETE", "/api/session"); hide(); });
   api("GET", "/api/session").then(show, hide);
 }
+
+// The header and the sign-in form for a signed-in user, and for nobody.
+export function showSignedIn(me) {
+  $("login").hidden = true;
+  $("me").hidden = false;
+  $("me-name").textContent = me.display_name;
+}
+
+export function showSignedOut() {
+  $("login").hidden = false;
+  $("me").hidden = true;
+}
+
+// An editor's page: signing in as ``wireSignIn`` does, the page's ``desk`` (an element's id)
+// shown to editors and the notice to anyone else. ``open(me)`` runs when an editor is signed in,
+// ``close()`` when nobody is (or no longer).
+export function wireEditorPage(desk, open, close = () => {}) {
+  wireSignIn((me) => {
+    showSignedIn(me);
+    const editor = (me.roles || []).some((r) => EDITOR_ROLES.includes(r));
+    $("not-editor").hidden = editor;
+    $(desk).hidden = !editor;
+    if (editor) open(me);
+  }, () => {
+    showSignedOut();
+    $("not-editor").hidden = true;
+    $(desk).hidden = true;
+    close();
+  });
+}
