@@ -9,7 +9,8 @@ N more conversations fill the 11 months before (a year of history, of which the 
 month); ``--without-time-index`` drops the index on the events' time to measure what it saves
 (``bot.live.tracker.ensure_indexes``). Every tenth
 conversation goes to a person, every tenth is rated "didn't help", every tenth is not
-understood; the rest are answered.
+understood (in ``--miss-wordings`` wordings, 7 by default); the rest are answered. The unanswered
+topics are grouped with the sentence encoder (``--without-encoder``: by character n-grams).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from bot import db
 from bot.analytics.report import build
 from bot.analytics.window import make_window
 from bot.handoff.models import Handoff, HandoffEvent, Survey
+from bot.kb.embeddings import SentenceEncoder, default_encoder
 from bot.kb.models import ArticleRating
 from bot.live.tracker import EVENTS
 from bot.timeutil import utcnow
@@ -51,16 +53,18 @@ def _event(sender: str, kind: str, stamp: float, **data: Any) -> Dict[str, Any]:
     }
 
 
-def conversation_events(sender: str, start: float, kind: int, i: int) -> List[Dict[str, Any]]:
-    """One conversation's rows: ``kind`` 0 handoff, 1 "didn't help", 2 not understood, else
-    answered."""
+def conversation_events(
+    sender: str, start: float, kind: int, i: int, *, miss_wordings: int = 7
+) -> List[Dict[str, Any]]:
+    """One conversation's rows: ``kind`` 0 handoff, 1 "didn't help", 2 not understood (in one
+    of ``miss_wordings`` wordings), else answered."""
     rows = [
         _event(sender, "action", start, name="action_session_start"),
         _event(sender, "session_started", start),
         _event(sender, "action", start, name="action_listen"),
     ]
     if kind == 2:
-        text = f"do you sell gift wrapping {i % 7}"
+        text = f"do you sell gift wrapping {i % miss_wordings}"
         intent = {"name": "nlu_fallback", "confidence": 0.3}
         rows.append(_event(sender, "user", start + 1, text=text, parse_data={"intent": intent}))
         rows.append(_event(sender, "action", start + 2, name="action_answer_from_kb"))
@@ -145,9 +149,10 @@ def populate(
     since: dt.datetime,
     until: dt.datetime,
     prefix: str = "bench",
+    miss_wordings: int = 7,
 ) -> None:
     """``conversations`` synthetic conversations spread evenly from ``since`` to ``until``, their
-    ids starting with ``prefix``."""
+    ids starting with ``prefix``; the not understood ones in ``miss_wordings`` wordings."""
     from rasa_ext.tracker_store import UrlSQLTrackerStore  # Rasa creates its own table
 
     UrlSQLTrackerStore(url=database_url).engine.dispose()
@@ -159,7 +164,9 @@ def populate(
     for i in range(conversations):
         start = since + dt.timedelta(seconds=i * step)
         sender, kind = f"{prefix}-{i:06d}-conversation", i % 10
-        events += conversation_events(sender, start.timestamp(), kind, i)
+        events += conversation_events(
+            sender, start.timestamp(), kind, i, miss_wordings=miss_wordings
+        )
         if kind == 0:
             handoffs.append({"i": i, "sender": sender, "start": start})
         if kind == 1:
@@ -200,7 +207,13 @@ def populate(
     engine.dispose()
 
 
-def measure(database_url: str, *, now: dt.datetime, repeats: int = 3) -> Dict[str, Any]:
+def measure(
+    database_url: str,
+    *,
+    now: dt.datetime,
+    repeats: int = 3,
+    encoder: Optional[SentenceEncoder] = None,
+) -> Dict[str, Any]:
     """The report for the 30 days up to ``now``, ``repeats`` times: the times and the report."""
     engine = db.make_engine(database_url)
     window = make_window(first=None, last=None, now=now)
@@ -208,7 +221,7 @@ def measure(database_url: str, *, now: dt.datetime, repeats: int = 3) -> Dict[st
     result: Dict[str, Any] = {}
     for _ in range(repeats):
         began = time.perf_counter()
-        result = build(engine, engine, window)
+        result = build(engine, engine, window, encoder=encoder)
         times.append(time.perf_counter() - began)
     engine.dispose()
     return {"seconds": times, "median_seconds": statistics.median(times), "report": result}
@@ -230,6 +243,17 @@ def main(argv: Optional[List[str]] = None) -> int:
         help="drop the index on the events' time first (to measure what it saves)",
     )
     parser.add_argument(
+        "--miss-wordings",
+        type=int,
+        default=7,
+        help="distinct wordings of the not understood messages (grouped into topics)",
+    )
+    parser.add_argument(
+        "--without-encoder",
+        action="store_true",
+        help="group the unanswered topics by character n-grams only",
+    )
+    parser.add_argument(
         "--database-url", help="an empty database to fill (PostgreSQL); default: a new SQLite file"
     )
     args = parser.parse_args(argv)
@@ -240,7 +264,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         began = time.perf_counter()
         window = make_window(first=None, last=None, now=now)
         # the 30 days up to an hour ago, so that every conversation has ended
-        populate(url, args.conversations, since=window.start, until=now - dt.timedelta(hours=1))
+        populate(
+            url,
+            args.conversations,
+            since=window.start,
+            until=now - dt.timedelta(hours=1),
+            miss_wordings=max(1, args.miss_wordings),
+        )
         if args.older:
             history = window.start - dt.timedelta(days=2)
             populate(
@@ -256,13 +286,20 @@ def main(argv: Optional[List[str]] = None) -> int:
                 connection.execute(text("DROP INDEX IF EXISTS ix_events_timestamp"))
             engine.dispose()
         written = time.perf_counter() - began
-        measured = measure(url, now=now, repeats=args.repeats)
+        encoder = None if args.without_encoder else default_encoder()
+        measured = measure(url, now=now, repeats=args.repeats, encoder=encoder)
     summary = measured["report"]["summary"]
     print(f"{args.conversations} conversations (+{args.older} older) written in {written:.1f} s")
     print("report: " + ", ".join(f"{s:.2f} s" for s in measured["seconds"]))
     print(
         f"conversations {summary['conversations']}, resolution {summary['resolution_rate']}, "
         f"handoff {summary['handoff_rate']}, wrong answers {summary['wrong_answer_rate']}"
+    )
+    report = measured["report"]
+    print(
+        f"unanswered topics {len(report['unanswered'])} (largest "
+        f"{report['unanswered'][0]['count'] if report['unanswered'] else 0} messages), "
+        f"{report['unanswered_left_out']} messages of rarer wordings not grouped"
     )
     return 0
 

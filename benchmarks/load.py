@@ -322,10 +322,15 @@ async def watch_cpu(root: int, level: Level, counted: float, stop: float) -> Non
 
 
 async def watch_memory(root: int, level: Level, stop: float) -> None:
+    """The peak resident memory of each kind of process, all its processes together (two Rasa
+    server processes and their parent count as one "rasa server")."""
     while time.monotonic() < stop:
+        now: Dict[str, float] = {}
         for pid in process_tree(root):
             name = process_name(pid)
-            level.peak_rss_mb[name] = max(level.peak_rss_mb.get(name, 0.0), rss_mb(pid))
+            now[name] = now.get(name, 0.0) + rss_mb(pid)
+        for name, megabytes in now.items():
+            level.peak_rss_mb[name] = max(level.peak_rss_mb.get(name, 0.0), megabytes)
         await asyncio.sleep(1)
 
 
@@ -378,10 +383,11 @@ class Running:
         self.url, self.pid, self.stop, self.started_seconds = url, pid, stop, started_seconds
 
 
-def start_ours(model: Path, workdir: Path) -> Running:
+def start_ours(model: Path, workdir: Path, *, workers: int = 1) -> Running:
+    """Our stack as ``make run`` starts it, with ``workers`` Rasa server processes."""
     from bot.stack import Stack
 
-    stack = Stack(workdir, model)
+    stack = Stack(workdir, model, env={"SANIC_WORKERS": str(workers)})
     stack.setup_database()
     began = time.monotonic()
     stack.start()
@@ -484,7 +490,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--levels", default="1,10,50,200")
     parser.add_argument("--channels", default="rest,socketio")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per level")
-    parser.add_argument("--assistants", default="ours,stock")
+    parser.add_argument(
+        "--assistants",
+        default="ours,ours-2,stock",
+        help="ours (one Rasa process, as `make run`), ours-2 (SANIC_WORKERS=2), stock",
+    )
     parser.add_argument("--out", default="load.json", help="file name in benchmarks/results/")
     args = parser.parse_args(argv)
     from bot.serve import model_for_tests
@@ -498,15 +508,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     startup: Dict[str, Any] = {}
     work = Path(tempfile.mkdtemp(prefix="bench-load-"))
     try:
-        if "ours" in assistants:
+        for name, workers in (("ours", 1), ("ours-2", 2)):
+            if name not in assistants:
+                continue
             if model is None:
                 print("no trained model: run `make train` first", file=sys.stderr)
                 return 2
-            (work / "ours").mkdir()
-            running = start_ours(model.resolve(), work / "ours")
-            startup["ours_start_seconds"] = running.started_seconds
+            (work / name).mkdir()
+            running = start_ours(model.resolve(), work / name, workers=workers)
+            startup[f"{name}_start_seconds"] = running.started_seconds
             try:
-                results += measure("ours", running, OURS, levels, channels, args.duration)
+                results += measure(name, running, OURS, levels, channels, args.duration)
             finally:
                 running.stop()
         if "stock" in assistants:
@@ -529,7 +541,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             "of warm-up. Latency: REST, the whole reply; socket.io, the first bot message. "
             "*KB answer p95*: messages answered with a knowledge-base article. The load generator "
             "runs on the same 2 cores. Ours: the full stack of `make run` (SQLite, SQL tracker "
-            "store, action server, web app). Stock: `rasa init --no-prompt` (in-memory tracker, "
+            "store, action server, web app), with one Rasa server process (ours) or two (ours-2, "
+            "SANIC_WORKERS=2). Stock: `rasa init --no-prompt` (in-memory tracker, "
             "no action server)."
         ),
         "machine": describe_machine(),

@@ -3,6 +3,9 @@
 ``python -m bot serve --model models/x.tar.gz`` is what ``make run`` and the end-to-end tests use.
 It waits until each service answers, prints where they are, and exits (stopping the other) when
 one of them dies or on Ctrl-C. It spawns processes and never imports Rasa.
+
+With several Rasa processes (``SANIC_WORKERS`` > 1) the web app starts first: it is their model
+server (``bot.retraining.serving``), so that a retrained model reaches every one of them.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
 import requests
 
+from bot.retraining import serving
 from bot.settings import PROJECT_ROOT, get_settings, rasa_token
 
 BIN = Path(sys.executable).parent
@@ -60,7 +65,12 @@ def action_server_command(port: int) -> List[str]:
     ]
 
 
-def rasa_server_command(model: Path, port: int, token: str) -> List[str]:
+ENDPOINTS = PROJECT_ROOT / "endpoints.yml"
+
+
+def rasa_server_command(
+    model: Path, port: int, token: str, endpoints: Path = ENDPOINTS
+) -> List[str]:
     return [
         str(BIN / "rasa"), "run",
         "--model", str(model),
@@ -69,8 +79,22 @@ def rasa_server_command(model: Path, port: int, token: str) -> List[str]:
         "--auth-token", token,
         "--cors", "*",
         "--credentials", str(PROJECT_ROOT / "credentials.yml"),
-        "--endpoints", str(PROJECT_ROOT / "endpoints.yml"),
+        "--endpoints", str(endpoints),
     ]  # fmt: skip
+
+
+def model_server_endpoints(web_port: int, token: str) -> Path:
+    """A private copy of endpoints.yml that makes the web app the Rasa processes' model server
+    (``bot.retraining.serving``); the caller deletes it."""
+    text = serving.endpoints_with_model_server(
+        ENDPOINTS.read_text(encoding="utf-8"),
+        f"http://localhost:{web_port}/api/rasa/model",
+        token,
+    )
+    handle, path = tempfile.mkstemp(prefix="amberline-endpoints-", suffix=".yml")  # mode 0600
+    with os.fdopen(handle, "w", encoding="utf-8") as file:
+        file.write(text)
+    return Path(path)
 
 
 def web_app_command(port: int) -> List[str]:
@@ -125,14 +149,18 @@ def main(argv: Optional[List[str]] = None) -> int:
         help="start only the Rasa server (the action server runs elsewhere, or not at all)",
     )
     args = parser.parse_args(argv)
-    model = args.model or latest_model(PROJECT_ROOT / "models")
+    settings = get_settings()
+    model = args.model or latest_model(settings.models_dir)
     if model is None or not model.exists():
         print("no trained model: run `make train` first", file=sys.stderr)
         return 2
-    token = rasa_token(get_settings())
+    token = rasa_token(settings)
     env = service_env(args.action_port)
     env["BOT_RASA_URL"] = f"http://localhost:{args.rasa_port}"
     processes: List[subprocess.Popen] = []
+    # Several Rasa processes get their model from the web app, which must be up first.
+    pulled = serving.rasa_workers() > 1 and not args.rasa_only
+    endpoints = model_server_endpoints(args.web_port, token) if pulled else None
 
     def stop(*_: object) -> None:
         for process in processes:
@@ -143,6 +171,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+        if endpoints is not None:
+            endpoints.unlink(missing_ok=True)
 
     def on_sigterm(*_: object) -> None:
         stop()
@@ -156,16 +186,23 @@ def main(argv: Optional[List[str]] = None) -> int:
             )
             processes.append(actions)
             wait_until_up(f"http://localhost:{args.action_port}/health", actions, args.timeout)
-        rasa = subprocess.Popen(
-            rasa_server_command(model, args.rasa_port, token), env=env, cwd=PROJECT_ROOT
-        )
-        processes.append(rasa)
-        wait_until_up(f"http://localhost:{args.rasa_port}/", rasa, args.timeout)
         web_line = ""
-        if not args.rasa_only:
+
+        def start_web() -> None:
             web = subprocess.Popen(web_app_command(args.web_port), env=env, cwd=PROJECT_ROOT)
             processes.append(web)
             wait_until_up(f"http://localhost:{args.web_port}/health", web, args.timeout)
+
+        if endpoints is not None:
+            serving.serve(settings.models_dir, model)
+            start_web()
+        command = rasa_server_command(model, args.rasa_port, token, endpoints or ENDPOINTS)
+        rasa = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT)
+        processes.append(rasa)
+        wait_until_up(f"http://localhost:{args.rasa_port}/", rasa, args.timeout)
+        if not args.rasa_only:
+            if endpoints is None:
+                start_web()
             web_line = f", web app http://localhost:{args.web_port} (agent console /agent)"
         print(
             f"ready: Rasa server http://localhost:{args.rasa_port} (model {model.name}), "

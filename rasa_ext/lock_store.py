@@ -25,7 +25,6 @@ import asyncio
 import json
 import logging
 import math
-import os
 import time
 from typing import Any, Callable, Dict, List, Optional
 
@@ -37,6 +36,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot.db import make_engine
+from bot.retraining.serving import rasa_workers
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -180,13 +180,6 @@ def no_disk_sync(dbapi_connection: Any, connection_record: Any) -> None:
     dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
-def workers() -> int:
-    try:
-        return int(os.environ.get("SANIC_WORKERS", "1"))
-    except ValueError:
-        return 1
-
-
 class ConversationLockStore(LockStore):
     """Rasa's lock store, named in ``endpoints.yml``: kept in the places above, every change
     atomic."""
@@ -196,7 +189,7 @@ class ConversationLockStore(LockStore):
         self.locks: Any
         if settings.redis_url is not None:
             self.locks = RedisLocks(settings.redis_url.get_secret_value(), settings.redis_prefix)
-        elif workers() > 1:
+        elif rasa_workers() > 1:
             self.locks = SQLLocks(settings.effective_tracker_url)
         else:
             self.locks = MemoryLocks()

@@ -4,14 +4,17 @@ it as the Rasa server does."""
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterator, Tuple
 
 import pytest
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
 from bot import db
@@ -139,3 +142,28 @@ def process_group() -> Iterator[Tuple[subprocess.Popen, int]]:
         leader.wait()
         if leader.stdout is not None:
             leader.stdout.close()
+
+
+POSTGRES_URL = os.environ.get("BOT_TEST_POSTGRES_URL")
+
+
+@contextlib.contextmanager
+def postgres_database(prefix: str) -> Iterator[str]:
+    """A new, empty database on the test PostgreSQL server (BOT_TEST_POSTGRES_URL; skips the
+    test without it), dropped afterwards; yields its URL."""
+    if not POSTGRES_URL:
+        pytest.skip("BOT_TEST_POSTGRES_URL is not set (run .ci/services)")
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name},
+            )
+            connection.execute(text(f'DROP DATABASE "{name}"'))
+        admin.dispose()

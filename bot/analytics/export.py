@@ -17,13 +17,16 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def cell(value: Any) -> Any:
-    """One value as a safe CSV cell: None empty, numbers as they are, risky text neutralised."""
+    """One value as a safe CSV cell: None empty, numbers as they are, a list as its items
+    joined by " | ", risky text neutralised."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, (int, float)):
         return value
+    if isinstance(value, (list, tuple)):
+        value = " | ".join(str(v) for v in value)
     text = str(value)
     return "'" + text if text.startswith(FORMULA_START) else text
 
@@ -69,7 +72,7 @@ TABLES: Dict[str, Sequence[str]] = {
         "handoffs_after",
         "handoff_after_rate",
     ),
-    "unanswered": ("topic", "count", "conversations"),
+    "unanswered": ("topic", "count", "conversations", "wordings"),
     "summary": ("metric", "value"),
 }
 

@@ -35,6 +35,7 @@ from bot.analytics.topics import group_unanswered
 from bot.analytics.window import Window
 from bot.handoff.context import REASON_WORDS
 from bot.handoff.models import REASONS
+from bot.kb.embeddings import SentenceEncoder
 
 COME_BACK = dt.timedelta(hours=24)
 OPEN_STATUSES = ("queued", "assigned")
@@ -151,10 +152,16 @@ def _bucket_row(bucket: dt.date) -> Dict[str, Any]:
 
 
 def build(
-    engine: Engine, tracker_engine: Engine, window: Window, *, default_language: str = "en"
+    engine: Engine,
+    tracker_engine: Engine,
+    window: Window,
+    *,
+    default_language: str = "en",
+    encoder: Optional[SentenceEncoder] = None,
 ) -> Dict[str, Any]:
     """The report for ``window``: summary, series by bucket, handoff reasons, articles and the
-    top unanswered topics. Conversations are read from ``window.start - LEAD`` to
+    top unanswered topics (grouped by meaning with ``encoder``, by character n-grams without,
+    ``bot.analytics.topics``). Conversations are read from ``window.start - LEAD`` to
     ``window.end + COME_BACK + SESSION_GAP``: a bounded window."""
     read_from, read_to = window.start - LEAD, window.end + COME_BACK + SESSION_GAP
     conversations = read_conversations(tracker_engine, read_from, read_to)
@@ -241,7 +248,7 @@ def build(
         "series": [_finish(row) for row in series.values()],
         "handoff_reasons": _reasons(reasons, len(counted)),
         "articles": _articles(views, rating_counts, articles),
-        "unanswered": _unanswered(conversations, window),
+        **_unanswered(conversations, window, encoder),
     }
 
 
@@ -375,7 +382,12 @@ def _articles(
     return sorted(rows, key=lambda r: (-r["views"], r["article_id"], r["language"]))
 
 
-def _unanswered(conversations: List[Conversation], window: Window) -> List[Dict[str, Any]]:
+def _unanswered(
+    conversations: List[Conversation], window: Window, encoder: Optional[SentenceEncoder]
+) -> Dict[str, Any]:
+    """``unanswered``: the top topics, each with its most central wording, its commonest
+    wordings, messages and conversations; ``unanswered_left_out``: the messages of rarer
+    wordings not grouped (``bot.analytics.topics.MAX_GROUPED``)."""
     messages = [
         (c.conversation_id, text)
         for c in conversations
@@ -383,7 +395,16 @@ def _unanswered(conversations: List[Conversation], window: Window) -> List[Dict[
         for when, text in c.misses
         if window.contains(when)
     ]
-    return [
-        {"topic": t.example, "count": t.count, "conversations": len(t.conversations)}
-        for t in group_unanswered(messages)
-    ]
+    found = group_unanswered(messages, encoder=encoder)
+    return {
+        "unanswered": [
+            {
+                "topic": t.example,
+                "count": t.count,
+                "conversations": len(t.conversations),
+                "wordings": t.commonest(),
+            }
+            for t in found.topics
+        ],
+        "unanswered_left_out": found.left_out,
+    }

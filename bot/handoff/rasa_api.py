@@ -183,12 +183,16 @@ class RasaClient:
         except (requests.RequestException, ValueError) as error:
             raise RasaUnavailable(f"Rasa server unavailable: {error}") from error
 
-    def status(self, *, timeout: float = 10.0) -> Dict[str, Any]:
+    def status(self, *, timeout: float = 10.0, fresh_connection: bool = False) -> Dict[str, Any]:
         """The server's ``/status``: ``model_file`` (the file name of the model it runs, absent
-        when none is loaded). Raises RasaUnavailable."""
+        when none is loaded). ``fresh_connection``: not on a kept-alive connection, so that with
+        several Rasa processes any of them may answer. Raises RasaUnavailable."""
         try:
-            reply = self.http.get(
-                f"{self.url}/status", params={"token": self.token}, timeout=timeout
+            reply = (requests if fresh_connection else self.http).get(
+                f"{self.url}/status",
+                params={"token": self.token},
+                timeout=timeout,
+                headers={"Connection": "close"} if fresh_connection else None,
             )
             if reply.status_code == 409:  # Rasa's answer when no model is loaded
                 return {}

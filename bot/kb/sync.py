@@ -14,6 +14,11 @@ can tell which side changed since:
 ``export`` writes what changed in the editor back to the files, only files whose text changes,
 and never over a file that changed since the last sync (unless told to, ``everything``).
 
+``file_states`` says the same without changing anything, for the web editor's list: each
+article "in_git" (its file holds it, or its removal), "not_exported" (changed in the editor
+since the last sync or export), "file_changed" (the file changed since, ``kb sync`` imports it),
+"conflict" (both), or "error" (its file cannot be read, or it cannot have one).
+
 Articles are keyed ``<language>/<id>``, as in ``data/kb/<language>/<id>.md``. Functions take the
 session first and never commit (``bot.kb.repository``).
 """
@@ -21,11 +26,13 @@ session first and never commit (``bot.kb.repository``).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
+import threading
 from pathlib import Path
 from typing import Collection, Dict, List, Optional, Tuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import ArticleInvalid, ArticleSourceError, VersionConflict
@@ -51,6 +58,14 @@ IMPORTED_BY = ("import", SYNC_AUTHOR)
 # What happened to an article, in the order the totals line counts them.
 KINDS = ("created", "updated", "archived", "exported", "export", "conflict", "error", "unchanged")
 TOTALS = {"export": "to export", "conflict": "conflict(s)", "error": "error(s)"}
+# An article and its file (``file_states``), by which side changed since the last sync.
+FILE_STATES = ("in_git", "not_exported", "file_changed", "conflict", "error")
+_FILE_STATE = {
+    "none": "in_git",
+    "editor": "not_exported",
+    "file": "file_changed",
+    "both": "conflict",
+}
 SYNC = "python -m bot kb sync"
 EXPORT = "python -m bot kb export"
 UNSAFE = "its id or language cannot name a file in data/kb"
@@ -209,6 +224,61 @@ def _state(pair: _Pair) -> str:
         return "editor"
     # Neither changed but they differ (synced with another folder): trust neither side.
     return "none" if source is None else "both"
+
+
+def _fingerprint(session: Session, kb_dir: Path) -> tuple:
+    """What ``file_states`` depends on, in brief: a hash of every article file's bytes (reading
+    is cheap, parsing is not), and the articles' and sync records' counts, versions and last
+    changes (publishing or syncing changes them; saving a draft changes no state)."""
+    files = []
+    for path in article_paths(kb_dir):
+        try:
+            digest = hashlib.blake2b(path.read_bytes(), digest_size=16).digest()
+        except OSError:
+            digest = b""  # unreadable (or removed meanwhile): _read says which
+        files.append((str(path), digest))
+    articles = session.execute(
+        select(
+            func.count(Article.pk),
+            func.max(Article.pk),
+            func.sum(Article.version),
+            func.max(Article.updated_at),
+        )
+    ).one()
+    records = session.execute(
+        select(
+            func.count(ArticleSync.article_pk),
+            func.sum(ArticleSync.article_version),
+            func.max(ArticleSync.synced_at),
+        )
+    ).one()
+    return (tuple(files), tuple(articles), tuple(records))
+
+
+_states_lock = threading.Lock()
+_states_cache: Dict[Path, Tuple[tuple, Dict[Tuple[str, str], str]]] = {}
+
+
+def file_states(session: Session, kb_dir: Path) -> Dict[Tuple[str, str], str]:
+    """How every article of the database stands with its file in ``kb_dir``, by (language,
+    article id): one of ``FILE_STATES``, as ``sync`` and ``export`` would find it. Reads the
+    files and the database; writes nothing. Kept per folder while nothing it depends on
+    changed (``_fingerprint``): the files are read and compared only after a change."""
+    key = _fingerprint(session, kb_dir)
+    with _states_lock:
+        known = _states_cache.get(kb_dir)
+    if known is not None and known[0] == key:
+        return dict(known[1])
+    states = {
+        (pair.language, pair.article_id): (
+            "error" if pair.problem is not None else _FILE_STATE[_state(pair)]
+        )
+        for pair in _read(session, kb_dir)
+        if pair.article is not None
+    }
+    with _states_lock:
+        _states_cache[kb_dir] = (key, states)
+    return dict(states)
 
 
 def _who(article: Article) -> str:
@@ -466,6 +536,7 @@ def _why_not(pair: _Pair, state: str) -> Change:
 
 
 __all__ = [
+    "FILE_STATES",
     "PREFER",
     "SYNC_AUTHOR",
     "Change",
@@ -473,5 +544,6 @@ __all__ = [
     "SyncReport",
     "display_path",
     "export",
+    "file_states",
     "sync",
 ]

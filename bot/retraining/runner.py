@@ -51,7 +51,7 @@ from bot.handoff.rasa_api import RasaClient, RasaUnavailable
 from bot.kb import training
 from bot.kb.deciding import thresholds_for
 from bot.kb.retrieval import LiveIndex
-from bot.retraining import comparing, jobs, measuring, parse_cache
+from bot.retraining import comparing, jobs, measuring, parse_cache, serving
 from bot.retraining.models import TrainingJob
 from bot.retraining.process import STOP_GRACE_SECONDS
 from bot.serve import rasa_env
@@ -60,6 +60,7 @@ from bot.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 BIN = Path(sys.executable).parent
+LOAD_TIMEOUT_SECONDS = 300.0  # several Rasa processes each pull and load the new model
 NICENESS = 10
 EPOCHS = re.compile(r"Epochs:\s*(\d{1,3})%")
 COMPONENT = re.compile(r"Starting to train component '([^']+)'")
@@ -216,16 +217,48 @@ def stages(job: Job, plan: Plan) -> None:
     job.change(lambda j: jobs.advance(j, "load", detail="loading into the Rasa server"))
     loaded = install_model(plan, candidate, kept)
     job.change(lambda j: setattr(j, "candidate_model", str(loaded)))
-    try:
-        plan.rasa.load_model(str(loaded))
-    except RasaUnavailable as error:
-        raise StageFailed(f"the Rasa server did not load the new model: {error}") from error
-    running = running_model_name(plan)
-    if running != loaded.name:
-        raise StageFailed(f"the Rasa server runs {running}, not {loaded.name}")
+    load_into_rasa(plan, loaded)
     install_nlu(plan)
     prune_models(plan.models_dir, keep=[loaded, *([current] if current else [])])
     job.change(lambda j: jobs.finish(j, "loaded"))
+
+
+def load_into_rasa(plan: Plan, model: Path) -> None:
+    """Have the Rasa server run ``model``: ``PUT /model`` for one process; for several, name it
+    to their model server and wait until every process runs it (``bot.retraining.serving``).
+    Raises StageFailed when it does not."""
+    workers = serving.rasa_workers()
+    if workers == 1:
+        try:
+            plan.rasa.load_model(str(model))
+        except RasaUnavailable as error:
+            raise StageFailed(f"the Rasa server did not load the new model: {error}") from error
+        running = running_model_name(plan)
+        if running != model.name:
+            raise StageFailed(f"the Rasa server runs {running}, not {model.name}")
+        return
+    serving.serve(plan.models_dir, model)
+    if not every_process_runs(plan.rasa, model.name, workers, timeout=LOAD_TIMEOUT_SECONDS):
+        raise StageFailed(
+            f"not every one of the {workers} Rasa processes ran {model.name} within "
+            f"{LOAD_TIMEOUT_SECONDS:.0f} s; they go on pulling it from the web app"
+        )
+
+
+def every_process_runs(rasa: RasaClient, name: str, workers: int, *, timeout: float) -> bool:
+    """Whether the Rasa processes all run model ``name``: ``/status`` on a new connection each
+    time (the port hands each to one process) says so 4 × ``workers`` times in a row."""
+    deadline, in_a_row = time.monotonic() + timeout, 0
+    while time.monotonic() < deadline:
+        try:
+            runs = os.path.basename(str(rasa.status(fresh_connection=True).get("model_file")))
+        except RasaUnavailable:
+            runs = None
+        in_a_row = in_a_row + 1 if runs == name else 0
+        if in_a_row >= 4 * workers:
+            return True
+        time.sleep(0.05 if in_a_row else 0.5)
+    return False
 
 
 def current_model(plan: Plan) -> Optional[Path]:

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 
 from bot.analytics import export, report
 from bot.analytics.window import BadPeriod, Window, make_window
+from bot.kb.embeddings import default_encoder
 from bot.timeutil import utcnow
 from bot.users import User
 from bot.web.auth import requires
@@ -48,6 +49,7 @@ def compute(request: Request, window: Window) -> Dict[str, Any]:
         state.tracker_engine,
         window,
         default_language=state.settings.default_language,
+        encoder=default_encoder(),
     )
 
 
@@ -56,8 +58,10 @@ def analytics(
     request: Request, window: Window = Depends(window_of), me: User = Depends(editor_only)
 ) -> Dict[str, Any]:
     """The metrics of the period: ``summary``, ``series`` (one row per day or week),
-    ``handoff_reasons``, ``articles`` and ``unanswered`` (the top unanswered topics, personal
-    data masked). Rates are 0 to 1, or null when there is nothing to divide by; times in seconds."""
+    ``handoff_reasons``, ``articles`` and ``unanswered`` (the top unanswered topics grouped by
+    meaning, personal data masked: each its most central wording, count, conversations and
+    commonest ``wordings``; ``unanswered_left_out``: messages of rarer wordings not grouped).
+    Rates are 0 to 1, or null when there is nothing to divide by; times in seconds."""
     return compute(request, window)
 
 

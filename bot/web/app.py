@@ -40,6 +40,7 @@ from bot.web import (
     editor_api,
     inbox_api,
     live,
+    model_api,
     pages,
     stories_api,
     training_api,
@@ -288,6 +289,7 @@ def create_app(
     app.include_router(customer_api.router)
     app.include_router(live.router)
     app.include_router(chat.router)
+    app.include_router(model_api.router)
 
     # The staff's pages, assembled from their templates once: each signs in through the JSON API.
     pages.add_routes(app)

@@ -6,7 +6,9 @@ when somebody saved since, the answer is 409 with who and when, and nothing is w
 (``bot.kb.editing``). Publishing changes what customers are answered with from the next message
 on: the action server reads answers from the database and its index notices the change within
 ``BOT_KB_REFRESH_SECONDS``. What the model has not learned (new or changed question variants)
-is marked ``needs_retraining``; retrieval finds it meanwhile.
+is marked ``needs_retraining``; retrieval finds it meanwhile. Each article says how it stands
+with its file in data/kb (``file_state``, ``bot.kb.sync.file_states``): in git, not exported yet,
+the file changed, a conflict, or a file that cannot be read.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sqlalchemy.orm import Session
 from bot import db
 from bot.errors import ArticleInvalid, ArticleNotFound, VersionConflict
 from bot.handoff.rasa_api import RasaUnavailable
-from bot.kb import editing, history, repository, training, trying
+from bot.kb import editing, history, repository, sync, training, trying
 from bot.kb.deciding import thresholds_for
 from bot.kb.models import Article, ArticleVersion
 from bot.kb.retrieval import LiveIndex
@@ -39,6 +41,7 @@ LANGUAGE = r"^(en|lt|lv|pl)$"
 Language = Path(..., pattern=LANGUAGE, description="en, lt, lv or pl")
 ArticleId = Path(..., max_length=editing.MAX_ID, pattern=r"^[a-z0-9][a-z0-9-]*$")
 MAX_TRY = 2000  # as BOT_MAX_MESSAGE_CHARS by default: what a customer may send
+FILE_STATE = "^(" + "|".join(sync.FILE_STATES) + ")$"
 
 
 class ArticleText(BaseModel):
@@ -133,13 +136,20 @@ def trained(request: Request) -> Dict[str, Any]:
     return training.trained_examples(request.app.state.trained_nlu)
 
 
+def file_states(session: Session, request: Request) -> Dict[tuple, str]:
+    """How each article stands with its file in data/kb (``bot.kb.sync.file_states``)."""
+    return sync.file_states(session, request.app.state.settings.kb_dir)
+
+
 def summary(
     article: Article,
     head: ArticleVersion,
     ratings: history.Ratings,
     learned: Dict[str, Any],
+    file_state: Optional[str] = None,
 ) -> Dict[str, Any]:
-    """An article in the list: the head's title and tags, its state and helpfulness."""
+    """An article in the list: the head's title and tags, its state and helpfulness, and how it
+    stands with its file (``file_state``, one of ``bot.kb.sync.FILE_STATES``)."""
     live = editing.is_live(article)
     draft_public = head.audience == "public"
     return {
@@ -153,6 +163,7 @@ def summary(
         "audience": head.audience,
         "updated_at": head.created_at.isoformat(),
         "updated_by": head.author,
+        "file_state": file_state,
         "ratings": ratings.as_dict(),
         "needs_retraining": training.needs_retraining(
             article.article_id,
@@ -202,8 +213,9 @@ def detail(session: Session, request: Request, article_id: str, language: str) -
     published = (
         editing.version_of(article, article.version) if article.status == "published" else None
     )
+    in_files = file_states(session, request).get((language, article_id))
     return {
-        **summary(article, head, stars, trained(request)),
+        **summary(article, head, stars, trained(request), in_files),
         **content_json(head),
         "head_status": head.status,
         "published": {"version": published.version, **content_json(published)}
@@ -232,6 +244,14 @@ def list_articles(
         pattern="^(low|high|unrated)$",
         description="low: fewer than half who rated it found it helpful",
     ),
+    file_state: Optional[str] = Query(
+        None,
+        pattern=FILE_STATE,
+        description="in_git: its file in data/kb holds it; not_exported: published in the "
+        "editor since the last sync or export (`python -m bot kb export`); file_changed: its "
+        "file changed since (`python -m bot kb sync`); conflict: both; error: its file cannot "
+        "be read",
+    ),
     me: User = Depends(editor_only),
     session: Session = Depends(get_session),
 ) -> Dict[str, Any]:
@@ -241,10 +261,15 @@ def list_articles(
         session, q=q, language=language, tag=tag, state=status, helpfulness=helpfulness
     )
     learned = trained(request)
+    in_files = file_states(session, request)
     rows = repository.list_articles(session, language=language)
     tags = sorted({t for a in rows for t in a.tags} | {t for _, h, _ in found for t in h.tags})
+    listed = [
+        summary(a, head, stars, learned, in_files.get((a.language, a.article_id)))
+        for a, head, stars in found
+    ]
     return {
-        "articles": [summary(a, head, stars, learned) for a, head, stars in found],
+        "articles": [a for a in listed if file_state is None or a["file_state"] == file_state],
         "tags": tags,
     }
 

@@ -25,6 +25,9 @@ from bot.analytics.export import cell, to_csv
         (True, "yes"),
         (-3, -3),
         (0.25, 0.25),
+        (["gift wrap", "do you wrap?"], "gift wrap | do you wrap?"),
+        (["=1+1", "x"], "'=1+1 | x"),
+        ([], ""),
     ],
 )
 def test_cells(value, written) -> None:

@@ -245,7 +245,12 @@ async def test_the_week_by_hand(talk, engine) -> None:
     assert articles[("return-policy", "en")]["did_not_help"] == 0
 
     unanswered = result["unanswered"]
-    assert unanswered[0] == {"topic": "Do you sell GIFT wrapping??", "count": 2, "conversations": 2}
+    assert unanswered[0] == {
+        "topic": "Do you sell GIFT wrapping??",
+        "count": 2,
+        "conversations": 2,
+        "wordings": ["Do you sell GIFT wrapping??", "do you sell gift wrapping"],
+    }
     assert unanswered[1]["topic"] == "call me on [phone], [email]"
 
 
@@ -302,3 +307,4 @@ def test_nothing_said_yet(engine) -> None:
     assert result["summary"]["conversations"] == 0
     assert result["summary"]["resolution_rate"] is None
     assert result["unanswered"] == [] and result["articles"] == []
+    assert result["unanswered_left_out"] == 0

@@ -86,3 +86,35 @@ def test_cpu_seconds_counts_this_process_work() -> None:
     assert cpu_seconds(os.getpid()) - before >= 0.2
     assert cpu_seconds(-1) == 0.0  # a process that is gone counts nothing
     assert tree_cpu_seconds(os.getpid())["load client"] >= 0.3
+
+
+def test_memory_of_a_kind_of_process_is_all_its_processes_together(tmp_path) -> None:
+    """Two Rasa server processes count as one "rasa server" of their summed memory."""
+    import asyncio
+    import subprocess
+    import sys
+    import time
+
+    from benchmarks.load import Level, process_tree, watch_memory
+
+    # Two children named like Rasa server processes ("... run"), each holding 40 MB.
+    child = tmp_path / "child.py"
+    child.write_text("import time\nblock = bytearray(40_000_000)\ntime.sleep(30)\n")
+    parent = tmp_path / "parent.py"
+    parent.write_text(
+        "import subprocess, sys, time\n"
+        f"children = [subprocess.Popen([sys.executable, {str(child)!r}, 'run']) for _ in range(2)]\n"
+        "time.sleep(30)\n"
+    )
+    started = subprocess.Popen([sys.executable, str(parent)])
+    try:
+        level = Level("ours", "rest", 2)
+        deadline = time.monotonic() + 20
+        while level.peak_rss_mb.get("rasa server", 0) < 80 and time.monotonic() < deadline:
+            asyncio.run(watch_memory(started.pid, level, time.monotonic() + 0.5))
+        assert len(process_tree(started.pid)) == 3
+        assert 80 <= level.peak_rss_mb["rasa server"] < 200  # both 40 MB blocks, not one
+    finally:
+        for pid in process_tree(started.pid):
+            subprocess.run(["kill", str(pid)], check=False)
+        started.wait(timeout=10)

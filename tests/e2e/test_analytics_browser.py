@@ -30,6 +30,8 @@ pytestmark = pytest.mark.e2e
 EDITOR = "e2e-an-editor"
 API = "/api/editor/analytics"
 HOSTILE = "<img src=x onerror=alert(1)> zqxv wplk"
+# Two wordings of one question the bot does not know: one topic (grouped by character n-grams).
+ALIKE = ("vromble skadoo quix", "Vromble skadoo quixx??")
 AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 
@@ -79,6 +81,12 @@ def axe_violations(page: Page) -> List[Dict[str, Any]]:
     return [v for v in found if v["impact"] in ("serious", "critical")]
 
 
+def topic_of(data: Dict[str, Any], wording: str) -> Dict[str, Any]:
+    """The unanswered topic with ``wording`` among its commonest wordings (none: count 0)."""
+    found = [t for t in data["unanswered"] if wording in t["wordings"]]
+    return found[0] if found else {"count": 0, "wordings": []}
+
+
 def eventually(check, timeout: float = 15.0) -> Any:
     deadline = time.monotonic() + timeout
     while True:
@@ -103,11 +111,14 @@ def test_a_conversation_shows_in_the_numbers_and_charts(
     assert custom(reply, "handoff") is not None
     stranger = "e2e-analytics-" + uuid.uuid4().hex[:12]
     assert custom(stack.say(stranger, HOSTILE), "kb_miss") is not None
+    for wording in ALIKE:
+        asker = "e2e-analytics-" + uuid.uuid4().hex[:12]
+        assert custom(stack.say(asker, wording), "kb_miss") is not None
 
     def moved() -> Dict[str, Any]:
         after = report(stack)
         s, b = after["summary"], before["summary"]
-        assert s["conversations"] == b["conversations"] + 2
+        assert s["conversations"] == b["conversations"] + 4
         assert s["answers"] == b["answers"] + 1 and s["unhelpful"] == b["unhelpful"] + 1
         assert s["with_handoff"] == b["with_handoff"] + 1
         return after
@@ -118,6 +129,10 @@ def test_a_conversation_shows_in_the_numbers_and_charts(
     assert row["did_not_help"] == row_before["did_not_help"] + 1
     assert row["handoffs_after"] == row_before["handoffs_after"] + 1
     assert HOSTILE in [t["topic"] for t in after["unanswered"]]
+    # two wordings of one question: one topic, both counted
+    alike = topic_of(after, ALIKE[0])
+    assert ALIKE[1] in alike["wordings"]
+    assert alike["count"] == topic_of(before, ALIKE[0])["count"] + 2
     summary = after["summary"]
 
     # axe-core is injected as an inline script: the page's Content-Security-Policy would refuse it
@@ -150,6 +165,17 @@ def test_a_conversation_shows_in_the_numbers_and_charts(
     unanswered = tab.locator("#unanswered-table")
     expect(unanswered).to_contain_text(HOSTILE)
     expect(unanswered.locator("img")).to_have_count(0)
+    grouped = unanswered.locator("tbody tr", has_text=ALIKE[0])
+    expect(grouped).to_contain_text(ALIKE[1])  # one row: the topic and its other wording
+    expect(grouped.locator("td").first).to_have_text(str(alike["count"]))
+    expect(tab.get_by_role("link", name="inbox", exact=True)).to_have_attribute(
+        "href", "/editor/inbox"
+    )
+    topics_csv = tab.request.get(
+        f"{stack.web_url}{tab.locator('#csv-unanswered').get_attribute('href')}"
+    ).text()
+    topic_rows = [r for r in csv.DictReader(io.StringIO(topics_csv)) if r["topic"] in ALIKE]
+    assert len(topic_rows) == 1 and topic_rows[0]["count"] == str(alike["count"])
     # the CSV download of the articles, with the same numbers
     link = tab.locator("#csv-articles")
     csv_reply = tab.request.get(f"{stack.web_url}{link.get_attribute('href')}")

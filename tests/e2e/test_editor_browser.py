@@ -105,6 +105,12 @@ def test_edit_try_publish_and_roll_back(stack, editors, editor) -> None:
     page, _ = editor("e2e-ed-anna")
     open_article(page, ARTICLE, "gift card")
     expect(page.locator("#body")).to_have_value(original)
+    # as the file in data/kb has it (the stack's set-up synced it)
+    file_state = page.locator("#badges [data-file-state]")
+    listed_state = page.locator(f'#articles button[data-key="en/{ARTICLE}"] [data-file-state]')
+    expect(file_state).to_have_attribute("data-file-state", "in_git")
+    expect(file_state).to_have_text("In git")
+    expect(listed_state).to_have_attribute("data-file-state", "in_git")
 
     edited = "E2E: gift cards are valid for **24 months** from the day you buy them."
     page.get_by_label("Answer (Markdown", exact=False).fill(edited)
@@ -131,6 +137,17 @@ def test_edit_try_publish_and_roll_back(stack, editors, editor) -> None:
     assert "valid for **24 months**" in bot_answers(stack, "24 months")
     version, body = published(stack, ARTICLE)
     assert body == edited and version == original_version + 2  # the draft, then published
+    # published here, not in the file yet: said in the article and the list, and filtered
+    expect(file_state).to_have_attribute("data-file-state", "not_exported")
+    expect(file_state).to_have_text("Not exported yet")
+    expect(page.locator("#file-state")).to_contain_text("python -m bot kb export")
+    expect(listed_state).to_have_attribute("data-file-state", "not_exported")
+    page.get_by_label("In git (data/kb)").select_option("not_exported")
+    expect(page.locator(f'#articles button[data-key="en/{ARTICLE}"]')).to_be_visible()
+    page.get_by_label("In git (data/kb)").select_option("in_git")
+    expect(page.locator(f'#articles button[data-key="en/{ARTICLE}"]')).to_have_count(0)
+    page.get_by_label("In git (data/kb)").select_option("")
+    expect(listed_state).to_have_attribute("data-file-state", "not_exported")
     shoot(page, "02-published")
 
     page.locator("#history-panel summary").click()
@@ -147,6 +164,7 @@ def test_edit_try_publish_and_roll_back(stack, editors, editor) -> None:
     assert "12 months" in bot_answers(stack, "12 months")
     assert published(stack, ARTICLE) == (version + 1, original)
     expect(page.locator("#body")).to_have_value(original)
+    expect(file_state).to_have_attribute("data-file-state", "in_git")  # the file's text again
     shoot(page, "03-rolled-back")
 
 

@@ -3,14 +3,12 @@ PostgreSQL server (`.ci/services` starts one; BOT_TEST_POSTGRES_URL says where).
 
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 from typing import Iterator
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 from bot import db
 from bot.handoff.models import Handoff
@@ -19,30 +17,17 @@ from bot.kb import repository
 from bot.kb.sources import import_sources, load_sources
 from bot.orders.lookup import find_order, load_demo_orders
 from bot.settings import PROJECT_ROOT
+from tests.conftest import postgres_database
 
 pytestmark = pytest.mark.postgres
-ADMIN_URL = os.environ.get("BOT_TEST_POSTGRES_URL")
 
 
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
-    if not ADMIN_URL:
-        pytest.skip("BOT_TEST_POSTGRES_URL is not set (run .ci/services)")
-    name = "amberline_test_" + uuid.uuid4().hex[:10]
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    db.upgrade(url)
-    yield url
-    db.get_engine.cache_clear()
-    with admin.connect() as connection:
-        connection.execute(
-            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-            {"n": name},
-        )
-        connection.execute(text(f'DROP DATABASE "{name}"'))
-    admin.dispose()
+    with postgres_database("amberline_test") as url:
+        db.upgrade(url)
+        yield url
+        db.get_engine.cache_clear()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from bot.kb.sources import (
     render_article,
     source_from_article,
 )
-from bot.kb.sync import export, sync
+from bot.kb.sync import FILE_STATES, export, file_states, sync
 
 ARTICLE = """---
 id: {id}
@@ -74,6 +74,17 @@ def publish_in_editor(session, article_id: str, body: str, author: str = "edita"
         content=editing.content(
             title=article.title, body=body, questions=article.question_texts, tags=article.tags
         ),
+    )
+
+
+def create_in_editor(session, article_id: str = "store-hours") -> None:
+    """A new article written in the web editor (a draft, no file)."""
+    editing.create(
+        session,
+        article_id=article_id,
+        language="en",
+        author="edita",
+        content=editing.content(title="Store hours", body="9 to 5.", questions=["when open"]),
     )
 
 
@@ -234,13 +245,7 @@ def test_a_removed_file_of_an_edited_article_is_a_conflict(kb, session) -> None:
 
 
 def test_an_article_new_in_the_editor_is_exported_to_a_new_file(kb, session) -> None:
-    editing.create(
-        session,
-        article_id="store-hours",
-        language="en",
-        author="edita",
-        content=editing.content(title="Store hours", body="9 to 5.", questions=["when open"]),
-    )
+    create_in_editor(session)
     report = sync(session, kb)
     assert kinds(report)["en/store-hours"] == "export"
     assert "new in the editor (version 1 by edita, not published)" in report.lines()[0]
@@ -436,3 +441,73 @@ def test_the_last_file_removed_is_archived_when_named(kb, session) -> None:
     report = sync(session, kb, only=["en/gift-cards", "en/return-policy"])
     assert set(kinds(report).values()) == {"archived"}
     assert repository.published_articles(session, "en") == []
+
+
+def test_file_states_say_what_sync_and_export_would_find_and_change_nothing(kb, session) -> None:
+    assert file_states(session, kb) == {
+        ("en", "gift-cards"): "in_git",
+        ("en", "return-policy"): "in_git",
+    }
+    publish_in_editor(session, "gift-cards", "Valid 24 months, says the editor.")
+    publish_in_editor(session, "return-policy", "The editor's answer.")
+    write(kb, "return-policy", article_text("return-policy", "The file's answer."))
+    create_in_editor(session)
+    before = {path.name: path.read_text() for path in (kb / "en").iterdir()}
+    states = file_states(session, kb)
+    assert states == {
+        ("en", "gift-cards"): "not_exported",
+        ("en", "return-policy"): "conflict",
+        ("en", "store-hours"): "not_exported",
+    }
+    assert set(states.values()) <= set(FILE_STATES)
+    assert {path.name: path.read_text() for path in (kb / "en").iterdir()} == before
+    report = sync(session, kb)  # the same verdicts, in the sync's words
+    assert kinds(report) == {
+        "en/gift-cards": "export",
+        "en/return-policy": "conflict",
+        "en/store-hours": "export",
+    }
+    export(session, kb)
+    assert file_states(session, kb)[("en", "gift-cards")] == "in_git"
+    assert file_states(session, kb)[("en", "store-hours")] == "in_git"
+
+
+def test_file_states_of_a_changed_unreadable_or_unnameable_file(kb, session) -> None:
+    write(kb, "gift-cards", article_text("gift-cards", "A new answer in git."))
+    write(kb, "return-policy", "---\nid: [\n---\nbroken")
+    repository.save_article(
+        session, article_id="../../outside", language="en", title="Bad", body="Bad.",
+        questions=["bad"], status="published", author="sql",
+    )  # fmt: skip
+    write(kb, "not-imported", article_text("not-imported"))  # no article yet: not listed
+    assert file_states(session, kb) == {
+        ("en", "gift-cards"): "file_changed",
+        ("en", "return-policy"): "error",
+        ("en", "../../outside"): "error",
+    }
+
+
+def test_file_states_of_an_article_whose_file_was_removed(kb, session) -> None:
+    (kb / "en" / "gift-cards.md").unlink()
+    assert file_states(session, kb)[("en", "gift-cards")] == "file_changed"  # to be archived
+    sync(session, kb)
+    assert file_states(session, kb)[("en", "gift-cards")] == "in_git"  # archived, as in git
+
+
+def test_file_states_are_read_again_after_any_change(kb, session, monkeypatch) -> None:
+    import bot.kb.sync as module
+
+    reads = []
+    original = module._read
+    monkeypatch.setattr(module, "_read", lambda *a: reads.append(1) or original(*a))
+    assert file_states(session, kb)[("en", "gift-cards")] == "in_git"
+    assert file_states(session, kb)[("en", "gift-cards")] == "in_git"
+    assert len(reads) == 1  # nothing changed: not read again
+    path = kb / "en" / "gift-cards.md"
+    path.write_text(path.read_text().replace("Valid 12 months.", "Valid 13 months."))  # same size
+    assert file_states(session, kb)[("en", "gift-cards")] == "file_changed"
+    sync(session, kb)
+    assert file_states(session, kb)[("en", "gift-cards")] == "in_git"
+    publish_in_editor(session, "return-policy", "Changed in the editor.")
+    assert file_states(session, kb)[("en", "return-policy")] == "not_exported"
+    assert len(reads) == 5  # and once by the sync itself

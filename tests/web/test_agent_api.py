@@ -32,6 +32,8 @@ PUBLIC = {("POST", "/api/session"), ("DELETE", "/api/session"), ("GET", "/api/wi
 # The customer's routes: the conversation id (random, the widget's) is their key.
 CUSTOMER_PREFIX = "/api/conversations/"
 EDITOR_PREFIX = "/api/editor/"
+# Rasa's routes: Rasa's API token is their key, no staff member's session (tests/web/test_model_api.py).
+RASA_PREFIX = "/api/rasa/"
 
 
 def test_health_and_console_page(web) -> None:
@@ -57,6 +59,9 @@ def test_every_route_refuses_strangers_and_wrong_roles(web) -> None:
             continue
         body = {} if method in ("POST", "PUT", "PATCH") else None
         assert stranger.request(method, web.url + path, json=body).status_code == 401, path
+        if path.startswith(RASA_PREFIX):  # a staff member is a stranger there too
+            assert editor.request(method, web.url + path).status_code == 401, path
+            continue
         wrong = agent if path.startswith(EDITOR_PREFIX) else editor
         if path != "/api/session":
             assert wrong.request(method, web.url + path, json=body).status_code == 403, path

@@ -84,6 +84,8 @@ async def test_the_report(talked) -> None:
     assert articles["refund-timing"]["did_not_help"] == 1
     topics = [t["topic"] for t in report["unanswered"]]
     assert sorted(topics) == sorted(['=HYPERLINK("http://x")', "<script>x</script> [email]"])
+    assert all(t["wordings"] == [t["topic"]] for t in report["unanswered"])
+    assert report["unanswered_left_out"] == 0
     # the same in another language: nothing
     lithuanian = web.client("edita").get(f"{web.url}{API}", params={"language": "lt"}).json()
     assert lithuanian["summary"]["conversations"] == 0
@@ -97,7 +99,8 @@ async def test_csv_export(talked) -> None:
     assert reply.headers["content-type"] == "text/csv; charset=utf-8"
     assert reply.headers["content-disposition"].startswith('attachment; filename="amberline-')
     rows = list(csv.reader(io.StringIO(reply.text)))
-    assert rows[0] == ["topic", "count", "conversations"]
+    assert rows[0] == ["topic", "count", "conversations", "wordings"]
+    assert all(r[3] == r[0] for r in rows[1:])
     assert sorted(r[0] for r in rows[1:]) == [
         '\'=HYPERLINK("http://x")',
         "<script>x</script> [email]",

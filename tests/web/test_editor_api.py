@@ -4,6 +4,7 @@ validation, hostile input and "Try it" (here without a Rasa server: retrieval on
 
 from __future__ import annotations
 
+import shutil
 import threading
 from pathlib import Path
 from typing import Any, Dict, Iterator
@@ -24,9 +25,16 @@ GIFT = "/api/editor/articles/en/gift-cards"
 
 @pytest.fixture
 def web(database_url: str, tmp_path: Path) -> Iterator[Web]:
-    """The web app (no Rasa server) with three demo articles, a model trained on them (its
-    generated NLU file), an editor ``edita``, a second editor ``ben`` and an agent ``ona``."""
-    chosen = [PROJECT_ROOT / "data" / "kb" / "en" / f"{a}.md" for a in ARTICLES]
+    """The web app (no Rasa server) with three demo articles, their files (a copy in
+    ``tmp_path/kb``), a model trained on them (its generated NLU file), an editor ``edita``, a
+    second editor ``ben`` and an agent ``ona``."""
+    kb_dir = tmp_path / "kb"
+    (kb_dir / "en").mkdir(parents=True)
+    chosen = []
+    for article_id in ARTICLES:
+        path = kb_dir / "en" / f"{article_id}.md"
+        shutil.copyfile(PROJECT_ROOT / "data" / "kb" / "en" / f"{article_id}.md", path)
+        chosen.append(path)
     parsed = [sources.parse_article(path) for path in chosen]
     with db.session_scope(db.make_engine(database_url)) as session:
         sources.import_sources(session, parsed)
@@ -37,6 +45,7 @@ def web(database_url: str, tmp_path: Path) -> Iterator[Web]:
         f"http://127.0.0.1:{free_port()}",
         "no-rasa",
         app_options={"trained_nlu": trained},
+        kb_dir=kb_dir,
     )
     running = Web(next(gen), database_url)
     running.add_user("edita", "editor")
@@ -112,6 +121,42 @@ def test_list_search_and_filters(web) -> None:
     assert refund["state"] == "published" and refund["needs_retraining"] is False
     for bad in ({"status": "<script>"}, {"helpfulness": "meh"}, {"language": "xx"}):
         assert edita.get(f"{web.url}/api/editor/articles", params=bad).status_code == 422
+
+
+def test_how_each_article_stands_with_its_file(web, tmp_path: Path) -> None:
+    edita = web.client("edita")
+
+    def states(**params: str) -> Dict[str, str]:
+        reply = edita.get(f"{web.url}/api/editor/articles", params=params)
+        assert reply.status_code == 200, reply.text
+        return {a["article_id"]: a["file_state"] for a in reply.json()["articles"]}
+
+    assert states() == {a: "in_git" for a in ARTICLES}
+    gift = edita.get(f"{web.url}{GIFT}").json()
+    assert gift["file_state"] == "in_git"
+    # a draft is not what the file should hold yet: still in git
+    draft = text_of(gift, body="A draft.")
+    saved = edita.post(f"{web.url}{GIFT}/draft", json={**draft, "base_version": gift["version"]})
+    assert saved.json()["file_state"] == "in_git"
+    published = edita.post(
+        f"{web.url}{GIFT}/publish", json={"base_version": saved.json()["version"]}
+    ).json()
+    assert published["file_state"] == "not_exported"
+    refund = tmp_path / "kb" / "en" / "refund-timing.md"
+    refund.write_text(refund.read_text().replace("\n---\n", "\n---\nChanged in git. ", 1))
+    return_policy = tmp_path / "kb" / "en" / "return-policy.md"
+    return_policy.write_text("---\nid: [\n---\nbroken")
+    assert states() == {
+        "gift-cards": "not_exported",
+        "refund-timing": "file_changed",
+        "return-policy": "error",
+    }
+    assert list(states(file_state="not_exported")) == ["gift-cards"]
+    assert list(states(file_state="error")) == ["return-policy"]
+    assert states(file_state="conflict") == {}
+    for bad in ("<script>", "in git", "x" * 500):
+        reply = edita.get(f"{web.url}/api/editor/articles", params={"file_state": bad})
+        assert reply.status_code == 422
 
 
 def test_draft_publish_and_what_customers_get(web) -> None:

@@ -272,11 +272,16 @@ function show(report) {
     { key: "handoffs_after", label: "Handoffs after it" },
     { key: "handoff_after_rate", label: "Of its conversations", format: percent },
   ], report.articles);
+  const topics = report.unanswered.map((t) => ({ ...t, also: t.wordings.filter((w) => w !== t.topic).join(" · ") || "—" }));
   table($("unanswered-table"), "Top unanswered topics", [
     { key: "topic", label: "What customers wrote", format: String },
     { key: "count", label: "Times" },
     { key: "conversations", label: "Conversations" },
-  ], report.unanswered);
+    { key: "also", label: "Also written as", format: String },
+  ], topics);
+  const leftOut = report.unanswered_left_out || 0;
+  $("unanswered-note").hidden = !leftOut;
+  $("unanswered-note").textContent = leftOut ? `${number(leftOut)} more messages, each worded differently from the rest and rarely, are not grouped into topics.` : "";
   const p = report.period;
   $("status").textContent = `${p.from} to ${p.to}, by ${p.bucket}, ${p.timezone}${p.language ? `, language ${p.language}` : ", all languages"}. Computed ${new Date(p.computed_at).toLocaleString()}.`;
 }

@@ -63,7 +63,26 @@ function filters() {
   add("tag", $("f-tag").value);
   add("status", $("f-status").value);
   add("helpfulness", $("f-helpfulness").value);
+  add("file_state", $("f-file-state").value);
   return params.toString();
+}
+
+// How the article stands with its file in data/kb (docs/editing.md, "Articles and git").
+const FILE_STATES = {
+  in_git: { badge: "In git", words: "In git: its file in data/kb holds what customers get.", warn: false },
+  not_exported: { badge: "Not exported yet", words: "Not exported yet: published here since its file in data/kb was last written. Whoever works in git runs `python -m bot kb export` to write it.", warn: true },
+  file_changed: { badge: "File changed in git", words: "Its file in data/kb changed since: `python -m bot kb sync` imports it as a new version.", warn: true },
+  conflict: { badge: "Conflict with git", words: "Conflict: its file in data/kb and this editor both changed it. Nothing is overwritten until someone runs `python -m bot kb sync --prefer files` or `--prefer editor` for it.", warn: true },
+  error: { badge: "File cannot be read", words: "Its file in data/kb cannot be read (or its id cannot name a file): `python -m bot kb sync` says why.", warn: true },
+};
+
+function fileStateBadge(article) {
+  const known = FILE_STATES[article.file_state];
+  if (!known) return null;
+  const badge = el("span", known.badge, known.warn ? "tag warn" : "tag");
+  badge.dataset.fileState = article.file_state;
+  badge.title = known.words;
+  return badge;
 }
 
 function stateWords(article) {
@@ -79,6 +98,8 @@ function badges(article, container) {
   if (r.share !== null && r.share !== undefined) {
     container.append(el("span", `Helped ${r.helpful} of ${r.helpful + r.unhelpful}`, r.share < 0.5 ? "tag warn" : "tag"));
   }
+  const file = fileStateBadge(article);
+  if (file) container.append(file);
   return container;
 }
 
@@ -151,6 +172,7 @@ function showArticle(article) {
   const live = article.live_version ? `customers get version ${article.live_version}` : "customers do not see it";
   $("article-meta").textContent = `${article.article_id} · ${article.language.toUpperCase()} · ${stateWords(article)} · version ${article.version} by ${article.updated_by}, ${when(article.updated_at)} · ${live}`;
   badges(article, $("badges"));
+  $("file-state").textContent = (FILE_STATES[article.file_state] || { words: "" }).words;
   fill(article);
   renderVersions(article);
   $("publish").textContent = "Publish";
@@ -181,6 +203,7 @@ function newArticle() {
   $("article-heading").textContent = "New article";
   $("article-meta").textContent = "Saved as a draft first: customers see it once you publish it.";
   $("badges").replaceChildren();
+  $("file-state").textContent = "";
   $("versions").replaceChildren();
   $("diff").hidden = true;
   $("try-results").hidden = true;
@@ -424,7 +447,7 @@ function renderPreview() {
 
 document.addEventListener("DOMContentLoaded", async () => {
   $("filters").addEventListener("submit", (event) => { event.preventDefault(); loadList(); });
-  for (const id of ["f-language", "f-tag", "f-status", "f-helpfulness"]) $(id).addEventListener("change", loadList);
+  for (const id of ["f-language", "f-tag", "f-status", "f-helpfulness", "f-file-state"]) $(id).addEventListener("change", loadList);
   $("q").addEventListener("input", () => {
     clearTimeout(state.searchTimer);
     state.searchTimer = setTimeout(loadList, 300);
