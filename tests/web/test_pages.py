@@ -60,7 +60,10 @@ def test_each_page_has_one_header_and_sign_in_form_and_unique_ids(pages, path) -
 @pytest.mark.parametrize("path", EDITOR_PAGES)
 def test_the_editor_navigation_marks_the_page_it_is_on(pages, path) -> None:
     tags = elements(pages[path])
-    links = [attrs for tag, attrs in tags if tag == "a" and attrs.get("href") in EDITOR_PAGES]
+    start = next(i for i, (_, a) in enumerate(tags) if a.get("aria-label") == "Editor pages")
+    following = tags[start + 1 : start + 1 + len(EDITOR_PAGES)]
+    assert {tag for tag, _ in following} == {"a"}
+    links = [attrs for _, attrs in following]
     assert [a["href"] for a in links] == EDITOR_PAGES
     assert [a["href"] for a in links if a.get("aria-current") == "page"] == [path]
     assert any(attrs.get("id") == "not-editor" for _, attrs in tags)
