@@ -13,7 +13,7 @@ import contextlib
 import datetime as dt
 import logging
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Dict, List, Optional
+from typing import Any, AsyncIterator, Dict, List, Optional
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -41,6 +41,7 @@ from bot.web import (
     inbox_api,
     live,
     model_api,
+    pages,
     stories_api,
     training_api,
 )
@@ -157,15 +158,6 @@ async def watch_agents(app: FastAPI, every: float) -> None:
 
 
 WIDGET = Path(__file__).resolve().parent / "widget"
-
-
-def static_page(path: Path) -> Callable[[], FileResponse]:
-    """A route that serves one of the staff's HTML pages."""
-
-    def serve() -> FileResponse:
-        return FileResponse(path, media_type="text/html")
-
-    return serve
 
 
 def create_app(
@@ -299,17 +291,8 @@ def create_app(
     app.include_router(chat.router)
     app.include_router(model_api.router)
 
-    # The staff's pages: static HTML, each signing in through the JSON API.
-    pages = {
-        "/agent": "agent.html",
-        "/editor": "editor.html",
-        "/editor/inbox": "inbox.html",
-        "/editor/analytics": "analytics.html",
-        "/editor/training": "training.html",
-        "/editor/stories": "stories.html",
-    }
-    for path, name in pages.items():
-        app.add_api_route(path, static_page(STATIC / name), include_in_schema=False)
+    # The staff's pages, assembled from their templates once: each signs in through the JSON API.
+    pages.add_routes(app)
 
     @app.get("/editor/markdown.js", include_in_schema=False)
     def markdown_renderer() -> FileResponse:

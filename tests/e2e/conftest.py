@@ -1,6 +1,8 @@
 """Fixtures for end-to-end tests against the real stack (bot/stack.py), and for the browser
-tests: Debian's chromium driven by Playwright (headless), the agent console signed in as a
-module's own agents (each browser test module defines an ``agents`` fixture)."""
+tests: Debian's chromium driven by Playwright (headless); the agent console signed in as a
+module's own agents (each browser test module defines an ``agents`` fixture), and any staff
+page signed in through its form (``staff_page``), as users a module adds (``add_users``,
+``add_editor``)."""
 
 from __future__ import annotations
 
@@ -112,27 +114,42 @@ def screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
     return path
 
 
+def add_users(stack: Stack, users: Dict[str, Dict[str, Any]]) -> None:
+    """Users (username: ``create_user``'s other fields) in the stack's database, with
+    ``PASSWORD``; those already there (the end-to-end files share one database) are kept."""
+    engine = db.make_engine(stack.database_url)
+    try:
+        with db.session_scope(engine) as session:
+            for username, fields in users.items():
+                if find_user(session, username) is None:
+                    create_user(session, username=username, password=PASSWORD, **fields)
+    finally:
+        engine.dispose()
+
+
+def add_editor(stack: Stack, username: str, display_name: str) -> str:
+    """An editor in the stack's database (see ``add_users``); returns the username."""
+    add_users(stack, {username: {"display_name": display_name, "roles": ["editor"]}})
+    return username
+
+
 @contextlib.contextmanager
 def staff(
     stack: Stack, agents: Dict[str, str], *, team: str, languages: List[str]
 ) -> Iterator[Dict[str, str]]:
     """Agents (username: display name) of ``team`` in the stack's database; offline after,
     whatever happened, so that nobody stays on duty for the other tests."""
-    engine = db.make_engine(stack.database_url)
-    with db.session_scope(engine) as session:
-        for username, name in agents.items():
-            if find_user(session, username) is None:
-                create_user(
-                    session,
-                    username=username,
-                    password=PASSWORD,
-                    display_name=name,
-                    teams=[team],
-                    languages=languages,
-                )
+    add_users(
+        stack,
+        {
+            username: {"display_name": name, "teams": [team], "languages": languages}
+            for username, name in agents.items()
+        },
+    )
     try:
         yield agents
     finally:
+        engine = db.make_engine(stack.database_url)
         with db.session_scope(engine) as session:
             for username in agents:
                 find_user(session, username).presence = "offline"
@@ -161,23 +178,40 @@ def watch_problems(page: Any) -> List[str]:
     return problems
 
 
-def open_console(browser: Any, stack: Stack) -> Tuple[Any, Any, List[str]]:
-    """A fresh browser context on /agent; the list collects any dialog or uncaught error."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def open_page(
+    browser: Any, stack: Stack, path: str, **context_options: Any
+) -> Tuple[Any, Any, List[str]]:
+    """A fresh browser context on one of the web app's pages (``path``, e.g. "/editor"); the
+    list collects any dialog or uncaught error. ``context_options`` go to Playwright's
+    ``new_context`` (a 1400x1000 viewport unless given)."""
+    context = browser.new_context(
+        **{"viewport": {"width": 1400, "height": 1000}, **context_options}
+    )
     page = context.new_page()
     problems = watch_problems(page)
-    page.goto(f"{stack.web_url}/agent")
+    page.goto(f"{stack.web_url}{path}")
     return context, page, problems
 
 
-def sign_in(page: Any, username: str, password: str = PASSWORD) -> None:
-    """Through the login form; returns once the console has reported the agent online."""
-    from playwright.sync_api import expect
+def open_console(browser: Any, stack: Stack) -> Tuple[Any, Any, List[str]]:
+    """A fresh browser context on /agent; the list collects any dialog or uncaught error."""
+    return open_page(browser, stack, "/agent", viewport={"width": 1280, "height": 900})
 
+
+def submit_sign_in(page: Any, username: str, password: str = PASSWORD) -> None:
+    """Fill in and send a staff page's sign-in form (the same on every staff page)."""
     page.get_by_label("Username", exact=True).fill(username)
     page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+
+
+def sign_in(page: Any, username: str, password: str = PASSWORD) -> None:
+    """On the agent console, through the sign-in form; returns once the console has reported
+    the agent online."""
+    from playwright.sync_api import expect
+
     with page.expect_response(lambda r: r.url.endswith("/api/presence") and r.ok):
-        page.get_by_role("button", name="Sign in").click()
+        submit_sign_in(page, username, password)
     expect(page.locator("#desk")).to_be_visible()
 
 
@@ -210,4 +244,30 @@ def console(
             sign_out(page)
         context.close()
         assert presence_of(stack, username) == "offline"
+        assert problems == []
+
+
+@pytest.fixture
+def staff_page(browser: Any, stack: Stack) -> Iterator[Callable[..., Tuple[Any, List[str]]]]:
+    """Open a staff page (``path``, e.g. "/editor/stories") in a fresh browser context, signed in
+    through its form as ``username``; returns (page, problems) once the page shows the signed-in
+    user. Other keywords go to ``open_page``. Each context is closed after the test, and no
+    dialog or page error may have occurred in it."""
+    from playwright.sync_api import expect
+
+    opened: List[Tuple[Any, List[str]]] = []
+
+    def open_as(
+        path: str, username: str, password: str = PASSWORD, **context_options: Any
+    ) -> Tuple[Any, List[str]]:
+        context, page, problems = open_page(browser, stack, path, **context_options)
+        opened.append((context, problems))
+        submit_sign_in(page, username, password)
+        expect(page.locator("#login")).to_be_hidden()
+        expect(page.locator("#me")).to_be_visible()
+        return page, problems
+
+    yield open_as
+    for context, problems in opened:
+        context.close()
         assert problems == []

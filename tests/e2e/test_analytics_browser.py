@@ -15,7 +15,7 @@ import io
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Dict, Iterator, List
 
 import pytest
 import requests
@@ -24,8 +24,7 @@ from playwright.sync_api import Page, expect
 from bot import db
 from bot.handoff import queue
 from bot.settings import PROJECT_ROOT
-from bot.users import create_user, find_user
-from tests.e2e.conftest import PASSWORD, custom, screenshot, watch_problems
+from tests.e2e.conftest import PASSWORD, add_editor, custom, screenshot
 
 pytestmark = pytest.mark.e2e
 EDITOR = "e2e-an-editor"
@@ -38,25 +37,7 @@ AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 @pytest.fixture(scope="module")
 def editor(stack) -> str:
-    engine = db.make_engine(stack.database_url)
-    with db.session_scope(engine) as session:
-        if find_user(session, EDITOR) is None:
-            create_user(
-                session, username=EDITOR, password=PASSWORD, display_name="Ana", roles=["editor"]
-            )
-    engine.dispose()
-    return EDITOR
-
-
-@pytest.fixture
-def page(browser, stack, editor) -> Iterator[Tuple[Page, List[str]]]:
-    # axe-core is injected as an inline script: the page's Content-Security-Policy would refuse it
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, bypass_csp=True)
-    opened = context.new_page()
-    problems = watch_problems(opened)
-    yield opened, problems
-    context.close()
-    assert problems == []
+    return add_editor(stack, EDITOR, "Ana")
 
 
 def report(stack) -> Dict[str, Any]:
@@ -117,7 +98,9 @@ def eventually(check, timeout: float = 15.0) -> Any:
             time.sleep(0.3)
 
 
-def test_a_conversation_shows_in_the_numbers_and_charts(stack, editor, page, customers) -> None:
+def test_a_conversation_shows_in_the_numbers_and_charts(
+    stack, editor, staff_page, customers
+) -> None:
     before = report(stack)
     customer = "e2e-analytics-" + uuid.uuid4().hex[:12]
     customers.append(customer)
@@ -152,11 +135,8 @@ def test_a_conversation_shows_in_the_numbers_and_charts(stack, editor, page, cus
     assert alike["count"] == topic_of(before, ALIKE[0])["count"] + 2
     summary = after["summary"]
 
-    tab, _ = page
-    tab.goto(f"{stack.web_url}/editor/analytics")
-    tab.get_by_label("Username", exact=True).fill(EDITOR)
-    tab.get_by_label("Password", exact=True).fill(PASSWORD)
-    tab.get_by_role("button", name="Sign in", exact=True).click()
+    # axe-core is injected as an inline script: the page's Content-Security-Policy would refuse it
+    tab, _ = staff_page("/editor/analytics", editor, bypass_csp=True)
     expect(tab.locator("#analytics")).to_be_visible()
     # the numbers of the report, with this conversation in them
     cards = tab.locator("#summary")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from typing import Any, Callable, Dict, Iterator, List, Tuple
+from typing import Callable, Dict, List, Tuple
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -22,8 +22,7 @@ from playwright.sync_api import Page, expect
 from bot import db
 from bot.kb import repository
 from bot.settings import demo_password, get_settings
-from bot.users import create_user, find_user
-from tests.e2e.conftest import PASSWORD, custom, screenshot, texts, watch_problems
+from tests.e2e.conftest import PASSWORD, add_editor, add_users, custom, screenshot, texts
 
 pytestmark = pytest.mark.e2e
 EDITORS = {"e2e-ed-anna": "Anna", "e2e-ed-ben": "Ben"}
@@ -37,40 +36,16 @@ PERCENT = re.compile(r"^\d{1,3}%$")
 @pytest.fixture(scope="module")
 def editors(stack) -> Dict[str, str]:
     """This file's editors in the stack's database."""
-    engine = db.make_engine(stack.database_url)
-    with db.session_scope(engine) as session:
-        for username, name in EDITORS.items():
-            if find_user(session, username) is None:
-                create_user(
-                    session, username=username, password=PASSWORD, display_name=name,
-                    roles=["editor"],
-                )  # fmt: skip
-    engine.dispose()
+    for username, name in EDITORS.items():
+        add_editor(stack, username, name)
     return EDITORS
 
 
 @pytest.fixture
-def editor(browser, stack) -> Iterator[Callable[..., Tuple[Page, List[str]]]]:
+def editor(staff_page) -> Callable[..., Tuple[Page, List[str]]]:
     """Open /editor in a fresh browser context signed in as ``username``; no dialog or page
     error may occur."""
-    opened: List[Tuple[Any, List[str]]] = []
-
-    def open_as(username: str, password: str = PASSWORD) -> Tuple[Page, List[str]]:
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        problems = watch_problems(page)
-        opened.append((context, problems))
-        page.goto(f"{stack.web_url}/editor")
-        page.get_by_label("Username", exact=True).fill(username)
-        page.get_by_label("Password", exact=True).fill(password)
-        page.get_by_role("button", name="Sign in", exact=True).click()
-        expect(page.locator("#login")).to_be_hidden()
-        return page, problems
-
-    yield open_as
-    for context, problems in opened:
-        context.close()
-        assert problems == []
+    return lambda username, password=PASSWORD: staff_page("/editor", username, password)
 
 
 def shoot(page: Page, name: str) -> None:
@@ -117,11 +92,7 @@ def test_the_demo_editor_signs_in_and_agents_are_sent_away(stack, editor) -> Non
     page.get_by_role("button", name="Sign out", exact=True).click()
     expect(page.locator("#login")).to_be_visible()
 
-    engine = db.make_engine(stack.database_url)
-    with db.session_scope(engine) as session:
-        if find_user(session, "e2e-ed-agent") is None:
-            create_user(session, username="e2e-ed-agent", password=PASSWORD, roles=["agent"])
-    engine.dispose()
+    add_users(stack, {"e2e-ed-agent": {"roles": ["agent"]}})
     agent, _ = editor("e2e-ed-agent")
     expect(agent.locator("#not-editor")).to_be_visible()
     expect(agent.locator("#desk")).to_be_hidden()

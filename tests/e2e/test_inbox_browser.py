@@ -23,8 +23,17 @@ from playwright.sync_api import Page, expect
 
 from bot import db
 from bot.kb import editing, repository
-from bot.users import create_user, find_user
-from tests.e2e.conftest import PASSWORD, custom, screenshot, staff, texts, watch_problems
+from tests.e2e.conftest import (
+    PASSWORD,
+    add_editor,
+    add_users,
+    custom,
+    open_page,
+    screenshot,
+    staff,
+    submit_sign_in,
+    texts,
+)
 
 pytestmark = pytest.mark.e2e
 EDITOR = "e2e-inbox-edith"
@@ -36,28 +45,10 @@ GROUPING_TIMEOUT = 60_000  # ms: the first grouping loads the embedding model in
 
 
 @pytest.fixture
-def signed_in(browser, stack) -> Iterator[Tuple[Page, List[str]]]:
+def signed_in(stack, staff_page) -> Tuple[Page, List[str]]:
     """/editor in a fresh browser context, signed in as this file's editor; no dialog or page
     error may occur."""
-    engine = db.make_engine(stack.database_url)
-    with db.session_scope(engine) as session:
-        if find_user(session, EDITOR) is None:
-            create_user(
-                session, username=EDITOR, password=PASSWORD, display_name="Edith",
-                roles=["editor"],
-            )  # fmt: skip
-    engine.dispose()
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    problems = watch_problems(page)
-    page.goto(f"{stack.web_url}/editor")
-    page.get_by_label("Username", exact=True).fill(EDITOR)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page.locator("#desk")).to_be_visible()
-    yield page, problems
-    context.close()
-    assert problems == []
+    return staff_page("/editor", add_editor(stack, EDITOR, "Edith"))
 
 
 def ask(stack, text: str) -> list:
@@ -149,23 +140,14 @@ def test_a_question_the_bot_missed_becomes_a_question_variant(stack, signed_in) 
 
 
 def test_sign_in_on_the_inbox_page_and_agents_are_sent_away(browser, stack, signed_in) -> None:
-    engine = db.make_engine(stack.database_url)
-    with db.session_scope(engine) as session:
-        if find_user(session, "e2e-inbox-agent") is None:
-            create_user(session, username="e2e-inbox-agent", password=PASSWORD, roles=["agent"])
-    engine.dispose()
+    add_users(stack, {"e2e-inbox-agent": {"roles": ["agent"]}})
     for username, shown, hidden in (
         (EDITOR, "#inbox-desk", "#not-editor"),
         ("e2e-inbox-agent", "#not-editor", "#inbox-desk"),
     ):
-        context = browser.new_context()
-        page = context.new_page()
-        problems = watch_problems(page)
-        page.goto(f"{stack.web_url}/editor/inbox")
+        context, page, problems = open_page(browser, stack, "/editor/inbox")
         expect(page.locator("#login")).to_be_visible()
-        page.get_by_label("Username", exact=True).fill(username)
-        page.get_by_label("Password", exact=True).fill(PASSWORD)
-        page.get_by_role("button", name="Sign in", exact=True).click()
+        submit_sign_in(page, username)
         expect(page.locator(shown)).to_be_visible()
         expect(page.locator(hidden)).to_be_hidden()
         expect(page.locator("#login")).to_be_hidden()

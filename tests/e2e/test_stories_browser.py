@@ -14,15 +14,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Iterator, List, Tuple
+from typing import Any, List, Tuple
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from bot import db
 from bot.settings import PROJECT_ROOT
-from bot.users import create_user, find_user
-from tests.e2e.conftest import PASSWORD, screenshot, watch_problems
+from tests.e2e.conftest import add_editor, screenshot
 
 pytestmark = pytest.mark.e2e
 EDITOR = "e2e-story-ed"
@@ -30,27 +28,9 @@ TIMEOUT = 30_000  # ms: the first save imports Rasa's validator (TensorFlow) int
 
 
 @pytest.fixture
-def page(browser: Any, stack: Any) -> Iterator[Tuple[Page, List[str]]]:
+def page(stack: Any, staff_page: Any) -> Tuple[Page, List[str]]:
     """/editor/stories signed in as an editor; no dialog or page error may occur."""
-    engine = db.make_engine(stack.database_url)
-    with db.session_scope(engine) as session:
-        if find_user(session, EDITOR) is None:
-            create_user(
-                session, username=EDITOR, password=PASSWORD, display_name="Stella",
-                roles=["editor"],
-            )  # fmt: skip
-    engine.dispose()
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    opened = context.new_page()
-    problems = watch_problems(opened)
-    opened.goto(f"{stack.web_url}/editor/stories")
-    opened.get_by_label("Username", exact=True).fill(EDITOR)
-    opened.get_by_label("Password", exact=True).fill(PASSWORD)
-    opened.get_by_role("button", name="Sign in", exact=True).click()
-    expect(opened.locator("#desk")).to_be_visible()
-    yield opened, problems
-    context.close()
-    assert problems == []
+    return staff_page("/editor/stories", add_editor(stack, EDITOR, "Stella"))
 
 
 def project_of(stack: Any) -> Path:

@@ -34,9 +34,8 @@ from bot import db
 from bot.handoff.rasa_api import RasaClient
 from bot.kb import editing, repository
 from bot.retraining import jobs
-from bot.users import create_user, find_user
 from tests.conftest import wait_until
-from tests.e2e.conftest import PASSWORD, screenshot, texts, watch_problems
+from tests.e2e.conftest import add_editor, screenshot, texts
 
 pytestmark = pytest.mark.e2e
 EDITOR = "e2e-trainer"
@@ -89,14 +88,7 @@ def republish(stack, questions: Dict[str, List[str]]) -> None:
 def published_variant(stack) -> Iterator[None]:
     """An editor in the stack's database, and a new question variant published (as the
     article editor publishes it), which the running model has not learned."""
-    engine = db.make_engine(stack.database_url)
-    with db.session_scope(engine) as session:
-        if find_user(session, EDITOR) is None:
-            create_user(
-                session, username=EDITOR, password=PASSWORD, display_name="Trainer",
-                roles=["editor"],
-            )  # fmt: skip
-    engine.dispose()
+    add_editor(stack, EDITOR, "Trainer")
     republish(stack, {ARTICLE: [*question_variants(stack, [ARTICLE])[ARTICLE], VARIANT]})
     yield
 
@@ -116,13 +108,9 @@ def confused_articles(stack, published_variant) -> Iterator[List[str]]:
 
 
 @pytest.fixture
-def page(browser, stack, published_variant) -> Iterator[Tuple[Page, List[str]]]:
-    context = browser.new_context(viewport={"width": 1300, "height": 1000})
-    page = context.new_page()
-    problems = watch_problems(page)
-    yield page, problems
-    context.close()
-    assert problems == []
+def page(staff_page, published_variant) -> Tuple[Page, List[str]]:
+    """The article editor signed in as this file's editor; no dialog or page error may occur."""
+    return staff_page("/editor", EDITOR, viewport={"width": 1300, "height": 1000})
 
 
 def running_model(stack) -> str:
@@ -132,12 +120,7 @@ def running_model(stack) -> str:
 
 
 def open_training_page(page_: Page, stack: Any) -> None:
-    """Sign in as the editor and follow the header's link to the Retraining page."""
-    page_.goto(f"{stack.web_url}/editor")
-    page_.get_by_label("Username", exact=True).fill(EDITOR)
-    page_.get_by_label("Password", exact=True).fill(PASSWORD)
-    page_.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page_.locator("#login")).to_be_hidden()
+    """From the article editor, follow the header's link to the Retraining page."""
     page_.get_by_role("navigation", name="Editor pages").get_by_role(
         "link", name="Retraining"
     ).click()

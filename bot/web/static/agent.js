@@ -3,41 +3,13 @@
 // (only what changed), so that focus, selection and screen readers are not disturbed by updates.
 // The server pushes changes over Server-Sent Events (/api/agent/events); the console polls only
 // while that stream is unavailable. <body data-live> says which: connected, reconnecting, polling.
-"use strict";
+import { $, api, el, showSignedIn, showSignedOut, wireSignIn } from "/static/staff.js";
 
-const $ = (id) => document.getElementById(id);
 const fresh = () => ({
   me: null, current: null, conversationId: null, language: "en", seenQueued: new Set(), timers: [], polling: [],
   source: null, lists: {}, listData: {}, listsAt: 0, listsDue: null, lines: [], detail: null, typingTimer: null,
 });
 let state = fresh();
-
-async function api(method, path, body) {
-  const options = { method, headers: { "Accept": "application/json" }, credentials: "same-origin" };
-  if (body !== undefined) {
-    options.headers["Content-Type"] = "application/json";
-    options.body = JSON.stringify(body);
-  }
-  const response = await fetch(path, options);
-  let data = null;
-  try { data = await response.json(); } catch (e) { data = null; }
-  if (response.status === 401 && path !== "/api/session") { showLogin(); }
-  if (!response.ok) {
-    const detail = data && data.detail ? data.detail : `error ${response.status}`;
-    const problems = data && data.problems ? data.problems.map((p) => `${p.field}: ${p.problem}`).join("; ") : "";
-    const error = new Error(typeof detail === "string" ? (problems ? `${detail} (${problems})` : detail) : "invalid input");
-    error.status = response.status;
-    throw error;
-  }
-  return data;
-}
-
-function el(tag, text, className) {
-  const node = document.createElement(tag);
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  if (className) node.className = className;
-  return node;
-}
 
 function announce(text) { $("announce").textContent = text; }
 
@@ -73,18 +45,15 @@ function showLogin() {
   for (const id of ["queue", "mine", "follow-ups", "transcript", "notes", "earlier", "kb-results", "context"]) $(id).replaceChildren();
   $("chat").hidden = true;
   $("empty").hidden = false;
-  $("login").hidden = false;
+  showSignedOut();
   $("desk").hidden = true;
-  $("me").hidden = true;
   document.title = "Agent console · Amberline";
 }
 
 function showDesk(me) {
   state.me = me;
-  $("login").hidden = true;
+  showSignedIn(me);
   $("desk").hidden = false;
-  $("me").hidden = false;
-  $("me-name").textContent = me.display_name;
   $("presence").value = me.presence === "offline" ? "online" : me.presence;
   setPresence($("presence").value);
   refreshLists();
@@ -426,19 +395,6 @@ async function act(path, body) {
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
-  $("login-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    $("login-error").textContent = "";
-    try {
-      const me = await api("POST", "/api/session", { username: $("username").value, password: $("password").value });
-      $("password").value = "";
-      if ("Notification" in window && Notification.permission === "default") Notification.requestPermission();
-      showDesk(me);
-    } catch (e) {
-      $("login-error").textContent = e.message;
-    }
-  });
-  $("logout").addEventListener("click", async () => { await api("DELETE", "/api/session"); showLogin(); });
   $("presence").addEventListener("change", () => setPresence($("presence").value));
   $("claim").addEventListener("click", () => act("claim"));
   $("hand-back").addEventListener("click", () => act("hand-back", { note: null }));
@@ -537,5 +493,8 @@ document.addEventListener("DOMContentLoaded", async () => {
       state.detail = null;
     } catch (e) { $("chat-error").textContent = e.message; }
   });
-  try { showDesk(await api("GET", "/api/session")); } catch (e) { showLogin(); }
+  wireSignIn((me, fromForm) => {
+    if (fromForm && "Notification" in window && Notification.permission === "default") Notification.requestPermission();
+    showDesk(me);
+  }, showLogin);
 });

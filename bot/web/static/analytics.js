@@ -1,9 +1,8 @@
 // The editors' analytics: the period's numbers, charts drawn as inline SVG with DOM methods
 // (each with a title, a description and the same numbers as a table), and CSV downloads.
 // Everything from the server is set with textContent or as an SVG attribute's number.
-import { $, api, el, wireSignIn } from "/static/staff.js";
+import { $, api, el, wireEditorPage } from "/static/staff.js";
 
-const EDITOR_ROLES = ["editor", "admin"];
 const SVG = "http://www.w3.org/2000/svg";
 const API = "/api/editor/analytics";
 // Lines differ in colour and in dash, so that colour is never the only difference.
@@ -319,28 +318,11 @@ function localDate(date) {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
 }
 
-function showPage(me) {
-  $("login").hidden = true;
-  $("me").hidden = false;
-  $("me-name").textContent = me.display_name;
-  const editor = (me.roles || []).some((r) => EDITOR_ROLES.includes(r));
-  $("not-editor").hidden = editor;
-  $("analytics").hidden = !editor;
-  if (editor) load();
-}
-
-function showLogin() {
-  $("login").hidden = false;
-  $("me").hidden = true;
-  $("analytics").hidden = true;
-  $("not-editor").hidden = true;
-}
-
 document.addEventListener("DOMContentLoaded", () => {
   const today = new Date();
   $("to").value = localDate(today);
   $("from").value = localDate(new Date(today.getFullYear(), today.getMonth(), today.getDate() - 29));
   $("tz").value = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
   $("period").addEventListener("submit", (event) => { event.preventDefault(); load(); });
-  wireSignIn(showPage, showLogin);
+  wireEditorPage("analytics", load);
 });

@@ -4,7 +4,7 @@
 // Every save carries the version the editor loaded (base_version); when somebody saved since,
 // the server refuses it (409) and the page says who and when, keeping the editor's text.
 import { render } from "/editor/markdown.js";
-import { $, EDITOR_ROLES, api, button, el, when, wireSignIn } from "/static/staff.js";
+import { $, api, button, el, when, wireEditorPage } from "/static/staff.js";
 
 const REASONS = {
   asked_for_person: "the customer asks for a person",
@@ -44,23 +44,13 @@ function markdown(text) {
 function showLogin() {
   clearTimeout(state.searchTimer);
   state = fresh();
-  $("login").hidden = false;
-  $("desk").hidden = true;
-  $("me").hidden = true;
-  $("not-editor").hidden = true;
   $("articles").replaceChildren();
   closeArticle();
 }
 
 function showDesk(me) {
   state.me = me;
-  $("login").hidden = true;
-  $("me").hidden = false;
-  $("me-name").textContent = me.display_name;
-  const editor = (me.roles || []).some((r) => EDITOR_ROLES.includes(r));
-  $("not-editor").hidden = editor;
-  $("desk").hidden = !editor;
-  if (editor) loadList();
+  loadList();
 }
 
 // --- The list -----------------------------------------------------------------------------------
@@ -468,5 +458,5 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("body").addEventListener("input", renderPreview);
   $("load-theirs").addEventListener("click", () => openArticle(state.article.language, state.article.article_id));
   $("try-form").addEventListener("submit", (event) => { event.preventDefault(); tryIt(); });
-  wireSignIn(showDesk, showLogin);
+  wireEditorPage("desk", showDesk, showLogin);
 });

@@ -2,7 +2,7 @@
 // each group (personal data masked by the server) and what to do with it: add the messages to an
 // article as question variants, start a new article, or dismiss. Every text customers, agents or
 // editors wrote is set with textContent: nothing is parsed as HTML.
-import { $, EDITOR_ROLES, api, button, el, when, wireSignIn } from "/static/staff.js";
+import { $, api, button, el, when, wireEditorPage } from "/static/staff.js";
 
 const PAGE = 20;
 const SOURCES = {
@@ -16,14 +16,6 @@ const state = { offset: 0, groups: [], group: null, articles: [] };
 
 function announce(text) { $("announce").textContent = text; }
 function plural(n, word) { return `${n.toLocaleString()} ${word}${n === 1 ? "" : "s"}`; }
-
-function showSignedOut() {
-  $("login").hidden = false;
-  $("inbox-desk").hidden = true;
-  $("not-editor").hidden = true;
-  $("me").hidden = true;
-  closeGroup();
-}
 
 function sourceBadges(sources) {
   const box = el("span", null, "badges");
@@ -214,16 +206,6 @@ async function loadArticles() {
   }
 }
 
-function showDesk(me) {
-  $("login").hidden = true;
-  $("me").hidden = false;
-  $("me-name").textContent = me.display_name;
-  const editor = (me.roles || []).some((r) => EDITOR_ROLES.includes(r));
-  $("not-editor").hidden = editor;
-  $("inbox-desk").hidden = !editor;
-  if (editor) { loadArticles(); loadGroups(); }
-}
-
 document.addEventListener("DOMContentLoaded", async () => {
   $("f-source").addEventListener("change", () => { state.offset = 0; closeGroup(); loadGroups(); });
   $("refresh").addEventListener("click", loadGroups);
@@ -233,5 +215,5 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("start-new").addEventListener("click", startNew);
   $("new-form").addEventListener("submit", (event) => { event.preventDefault(); saveNew(); });
   $("dismiss").addEventListener("click", dismiss);
-  wireSignIn(showDesk, showSignedOut);
+  wireEditorPage("inbox-desk", () => { loadArticles(); loadGroups(); }, closeGroup);
 });

@@ -1,5 +1,6 @@
-// What the editor's pages share: the JSON API call, DOM building with textContent only, and
-// signing in and out. Nothing anybody wrote is ever parsed as HTML.
+// What the staff's pages (the agent console and the editor's pages) share: the JSON API call, DOM
+// building with textContent only, and signing in and out. Nothing anybody wrote is ever parsed as
+// HTML.
 
 export const $ = (id) => document.getElementById(id);
 export const EDITOR_ROLES = ["editor", "admin"];
@@ -48,8 +49,9 @@ export function button(text, onClick, label) {
 
 export function when(iso) { return iso ? new Date(iso).toLocaleString() : ""; }
 
-// The sign-in form, the sign-out button, and the first look at the session: ``show(me)`` runs
-// with the signed-in user, ``hide()`` when nobody is (or no longer) signed in.
+// The sign-in form, the sign-out button, and the first look at the session: ``show(me, fromForm)``
+// runs with the signed-in user (``fromForm`` true when they have just signed in with the form),
+// ``hide()`` when nobody is (or no longer) signed in.
 export function wireSignIn(show, hide) {
   onSignedOut(hide);
   $("login-form").addEventListener("submit", async (event) => {
@@ -58,11 +60,41 @@ export function wireSignIn(show, hide) {
     try {
       const me = await api("POST", "/api/session", { username: $("username").value, password: $("password").value });
       $("password").value = "";
-      show(me);
+      show(me, true);
     } catch (e) {
       $("login-error").textContent = e.message;
     }
   });
   $("logout").addEventListener("click", async () => { await api("DELETE", "/api/session"); hide(); });
   api("GET", "/api/session").then(show, hide);
+}
+
+// The header and the sign-in form for a signed-in user, and for nobody.
+export function showSignedIn(me) {
+  $("login").hidden = true;
+  $("me").hidden = false;
+  $("me-name").textContent = me.display_name;
+}
+
+export function showSignedOut() {
+  $("login").hidden = false;
+  $("me").hidden = true;
+}
+
+// An editor's page: signing in as ``wireSignIn`` does, the page's ``desk`` (an element's id)
+// shown to editors and the notice to anyone else. ``open(me)`` runs when an editor is signed in,
+// ``close()`` when nobody is (or no longer).
+export function wireEditorPage(desk, open, close = () => {}) {
+  wireSignIn((me) => {
+    showSignedIn(me);
+    const editor = (me.roles || []).some((r) => EDITOR_ROLES.includes(r));
+    $("not-editor").hidden = editor;
+    $(desk).hidden = !editor;
+    if (editor) open(me);
+  }, () => {
+    showSignedOut();
+    $("not-editor").hidden = true;
+    $(desk).hidden = true;
+    close();
+  });
 }

@@ -2,7 +2,7 @@
 // conversations; real conversations (or new ones) corrected and saved as training stories, rules
 // or test stories; what the editor saved changed or deleted. Every text (what customers wrote,
 // names, responses) is set with textContent: nothing is ever parsed as HTML.
-import { $, EDITOR_ROLES, api, el, when, wireSignIn } from "/static/staff.js";
+import { $, api, el, when, wireEditorPage } from "/static/staff.js";
 
 const FRESH = { me: null, words: null, conversation: null, turns: [], timer: null, story: null, editing: null };
 let state = { ...FRESH };
@@ -19,21 +19,10 @@ function option(value, text) {
 
 function showLogin() {
   state = { ...FRESH };
-  $("login").hidden = false;
-  $("desk").hidden = true;
-  $("me").hidden = true;
-  $("not-editor").hidden = true;
 }
 
 async function showDesk(me) {
   state.me = me;
-  $("login").hidden = true;
-  $("me").hidden = false;
-  $("me-name").textContent = me.display_name;
-  const editor = (me.roles || []).some((r) => EDITOR_ROLES.includes(r));
-  $("not-editor").hidden = editor;
-  $("desk").hidden = !editor;
-  if (!editor) return;
   try { state.words = await api("GET", "/api/editor/stories/vocabulary"); } catch (e) { $("story-count").textContent = e.message; }
   loadStories();
   loadConversations();
@@ -440,5 +429,5 @@ document.addEventListener("DOMContentLoaded", async () => {
   });
   $("delete-no").addEventListener("click", () => { $("delete-confirm").hidden = true; });
   $("delete-yes").addEventListener("click", deleteStory);
-  wireSignIn(showDesk, showLogin);
+  wireEditorPage("desk", showDesk, showLogin);
 });

@@ -2,7 +2,7 @@
 // while it runs; the job lives on the server, so a reload shows it again) with its stage, how far
 // the whole job is and how long it still takes, cancel it (after a confirmation), and see whether
 // the new model was loaded or the current one kept, with what got worse. Text only, never HTML.
-import { $, EDITOR_ROLES, api, el, when, wireSignIn } from "/static/staff.js";
+import { $, api, el, when, wireEditorPage } from "/static/staff.js";
 
 const STAGES = [
   ["export", "Export the articles"],
@@ -19,21 +19,11 @@ let shownJob = null; // the job on the page: the one a cancel is for
 function showLogin() {
   signedIn = false;
   clearTimeout(timer);
-  $("login").hidden = false;
-  $("training").hidden = true;
-  $("me").hidden = true;
-  $("not-editor").hidden = true;
 }
 
-function showDesk(me) {
+function showDesk() {
   signedIn = true;
-  $("login").hidden = true;
-  $("me").hidden = false;
-  $("me-name").textContent = me.display_name;
-  const editor = (me.roles || []).some((r) => EDITOR_ROLES.includes(r));
-  $("not-editor").hidden = editor;
-  $("training").hidden = !editor;
-  if (editor) refresh();
+  refresh();
 }
 
 function duration(seconds) {
@@ -219,5 +209,5 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("cancel").addEventListener("click", askToCancel);
   $("cancel-yes").addEventListener("click", cancel);
   $("cancel-no").addEventListener("click", keepRunning);
-  wireSignIn(showDesk, showLogin);
+  wireEditorPage("training", showDesk, showLogin);
 });
