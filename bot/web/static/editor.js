@@ -4,7 +4,7 @@
 // Every save carries the version the editor loaded (base_version); when somebody saved since,
 // the server refuses it (409) and the page says who and when, keeping the editor's text.
 import { render } from "/editor/markdown.js";
-import { $, api, button, el, when, wireEditorPage } from "/static/staff.js";
+import { $, api, button, el, inOrder, when, wireEditorPage } from "/static/staff.js";
 
 const REASONS = {
   asked_for_person: "the customer asks for a person",
@@ -118,9 +118,13 @@ function listItem(article) {
   return li;
 }
 
+const listSearches = inOrder();
+
 async function loadList() {
+  const current = listSearches();
   try {
     const found = await api("GET", `/api/editor/articles?${filters()}`);
+    if (!current()) return;
     $("articles").replaceChildren(...found.articles.map(listItem));
     $("count").textContent = `${found.articles.length} article${found.articles.length === 1 ? "" : "s"}`;
     const tag = $("f-tag");
@@ -134,7 +138,7 @@ async function loadList() {
     }
     tag.value = found.tags.includes(chosen) ? chosen : "";
   } catch (e) {
-    $("count").textContent = e.message;
+    if (current()) $("count").textContent = e.message;
   }
 }
 

@@ -2,7 +2,7 @@
 // each group (personal data masked by the server) and what to do with it: add the messages to an
 // article as question variants, start a new article, or dismiss. Every text customers, agents or
 // editors wrote is set with textContent: nothing is parsed as HTML.
-import { $, api, button, el, when, wireEditorPage } from "/static/staff.js";
+import { $, api, button, el, inOrder, when, wireEditorPage } from "/static/staff.js";
 
 const PAGE = 20;
 const SOURCES = {
@@ -39,11 +39,15 @@ function listItem(group) {
   return li;
 }
 
+const groupSearches = inOrder();
+
 async function loadGroups() {
+  const current = groupSearches();
   const params = new URLSearchParams({ offset: String(state.offset), limit: String(PAGE) });
   if ($("f-source").value) params.set("source", $("f-source").value);
   try {
     const found = await api("GET", `/api/editor/inbox?${params}`);
+    if (!current()) return;
     state.groups = found.groups;
     $("groups").replaceChildren(...found.groups.map(listItem));
     let words = `${plural(found.total, "message")} to look at, in ${plural(found.group_count, "group")}`;
@@ -56,7 +60,7 @@ async function loadGroups() {
     $("next").disabled = state.offset + PAGE >= found.group_count;
     if (state.group && !found.groups.some((g) => g.id === state.group.id)) closeGroup();
   } catch (e) {
-    $("count").textContent = e.message;
+    if (current()) $("count").textContent = e.message;
   }
 }
 

@@ -49,6 +49,17 @@ export function button(text, onClick, label) {
 
 export function when(iso) { return iso ? new Date(iso).toLocaleString() : ""; }
 
+// A list's searches in order: `const current = searches();` before a request and
+// `if (!current()) return;` after it, so an answer to an earlier search (the whole list a page
+// loads first is the slowest on a big database) never replaces what a later one found.
+export function inOrder() {
+  let latest = 0;
+  return () => {
+    const mine = ++latest;
+    return () => mine === latest;
+  };
+}
+
 // The sign-in form, the sign-out button, and the first look at the session: ``show(me, fromForm)``
 // runs with the signed-in user (``fromForm`` true when they have just signed in with the form),
 // ``hide()`` when nobody is (or no longer) signed in.

@@ -2,7 +2,7 @@
 // conversations; real conversations (or new ones) corrected and saved as training stories, rules
 // or test stories; what the editor saved changed or deleted. Every text (what customers wrote,
 // names, responses) is set with textContent: nothing is ever parsed as HTML.
-import { $, api, el, when, wireEditorPage } from "/static/staff.js";
+import { $, api, el, inOrder, when, wireEditorPage } from "/static/staff.js";
 
 const FRESH = { me: null, words: null, conversation: null, turns: [], timer: null, story: null, editing: null };
 let state = { ...FRESH };
@@ -167,17 +167,8 @@ async function deleteStory() {
   }
 }
 
-// A list's searches in order: an answer to an earlier search (the whole list the page loads at
-// first is the slowest on a big database) never replaces what a later one found.
-function searches() {
-  let latest = 0;
-  return () => {
-    const mine = ++latest;
-    return () => mine === latest;
-  };
-}
-const storySearches = searches();
-const conversationSearches = searches();
+const storySearches = inOrder();
+const conversationSearches = inOrder();
 
 async function loadStories() {
   const current = storySearches();
