@@ -1,7 +1,7 @@
 // The editors' analytics: the period's numbers, charts drawn as inline SVG with DOM methods
 // (each with a title, a description and the same numbers as a table), and CSV downloads.
 // Everything from the server is set with textContent or as an SVG attribute's number.
-import { $, api, el, wireEditorPage } from "/static/staff.js";
+import { $, api, el, inOrder, wireEditorPage } from "/static/staff.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const API = "/api/editor/analytics";
@@ -298,7 +298,10 @@ function params() {
   return query.toString();
 }
 
+const reports = inOrder();
+
 async function load() {
+  const current = reports();
   $("error").textContent = "";
   $("status").textContent = "Loading…";
   const query = params();
@@ -306,8 +309,10 @@ async function load() {
     $(`csv-${name}`).href = `${API}/${name}.csv?${query}`;
   }
   try {
-    show(await api("GET", `${API}?${query}`));
+    const report = await api("GET", `${API}?${query}`);
+    if (current()) show(report);
   } catch (e) {
+    if (!current()) return;
     $("status").textContent = "";
     $("error").textContent = e.message;
   }
