@@ -23,6 +23,7 @@ from typing import Dict, List, Optional
 import requests
 
 from bot.retraining import serving
+from bot.retraining.serving import latest_model
 from bot.settings import PROJECT_ROOT, get_settings, rasa_token
 
 BIN = Path(sys.executable).parent
@@ -127,11 +128,6 @@ def model_for_tests() -> Optional[Path]:
     """The model tests and benchmarks run: BOT_TEST_MODEL (as `make` sets it), else the newest."""
     named = os.environ.get("BOT_TEST_MODEL")
     return Path(named).resolve() if named else latest_model(PROJECT_ROOT / "models")
-
-
-def latest_model(models_dir: Path) -> Optional[Path]:
-    models = sorted(models_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    return models[-1] if models else None
 
 
 def main(argv: Optional[List[str]] = None) -> int:

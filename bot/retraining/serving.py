@@ -48,6 +48,11 @@ def serving(models_dir: Path) -> Optional[Path]:
         named = None
     if named is not None and named.is_file():
         return named
+    return latest_model(models_dir)
+
+
+def latest_model(models_dir: Path) -> Optional[Path]:
+    """The newest model file in ``models_dir`` (what ``make run`` starts); None when none."""
     models = sorted(models_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
     return models[-1] if models else None
 

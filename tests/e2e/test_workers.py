@@ -12,6 +12,7 @@ from typing import Dict, Iterator, List
 
 import pytest
 
+from benchmarks.load import process_name, process_tree
 from bot.handoff.rasa_api import RasaClient
 from bot.retraining import serving
 from bot.retraining.runner import every_process_runs
@@ -30,18 +31,7 @@ def workers(tmp_path_factory, model: Path) -> Iterator[Stack]:
 
 def rasa_processes(root: int) -> List[int]:
     """The processes under ``root`` that run ``rasa run``."""
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        try:
-            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-        except OSError:
-            continue
-        todo += [int(child) for child in children]
-        if b"rasa run" in command:
-            found.append(pid)
-    return found
+    return [pid for pid in process_tree(root) if process_name(pid) == "rasa server"]
 
 
 def user_texts(tracker: Dict) -> List[str]:
