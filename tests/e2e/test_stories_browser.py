@@ -11,8 +11,10 @@ to the repository. Screenshots go to results/screenshots/stories-*.png.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any, List, Tuple
 
@@ -192,6 +194,37 @@ def test_what_customers_wrote_is_shown_as_text(
     said = p.locator("#conversation-turns li.customer .said").first
     expect(said).to_have_text(f'<img src=x onerror=alert(1)> "{sender}" call [phone]')
     assert p.locator("#conversation-turns img").count() == 0
+
+
+def test_an_earlier_slower_search_never_replaces_a_later_one(
+    page: Tuple[Page, List[str]], stack: Any, sender: str
+) -> None:
+    """The whole list (no search words) answered after the customer's search must not hide
+    what the search found: its answer is held in the network until the search has shown."""
+    p, _ = page
+    stack.say(sender, f"where is my parcel {sender}")
+    stack.say(f"{sender}-other", "hello")  # the whole list holds more than the search finds
+    held: List[Any] = []
+    whole_list = re.compile(r".*/api/editor/conversations\?$")
+
+    def hold(route: Any) -> None:  # the request waits, unanswered, until continued
+        held.append(route)
+
+    p.route(whole_list, hold)
+    p.get_by_role("button", name="Find conversations").click()  # no words: the whole list
+    deadline = time.monotonic() + 10
+    while not held and time.monotonic() < deadline:
+        p.wait_for_timeout(50)
+    assert held, "the whole list was not asked for"
+    p.get_by_label("Text the customer wrote").fill(sender)
+    p.get_by_role("button", name="Find conversations").click()
+    expect(p.locator("#conversation-count")).to_have_text("1 found, newest first")
+    with p.expect_response(whole_list):
+        held[0].continue_()
+    p.wait_for_timeout(300)  # the page has the late answer now; it must leave the list alone
+    expect(p.locator("#conversation-count")).to_have_text("1 found, newest first")
+    expect(p.locator("#conversations button")).to_have_count(1)
+    p.unroute(whole_list)
 
 
 def test_a_conversation_saved_as_a_rule_then_changed_and_deleted(
