@@ -14,8 +14,11 @@ Reading and writing a conversation cost a third of the Rasa server's busy time u
   about a tenth of the busy time), although the tracker it saves was read from, or last saved to,
   this store a moment before, under the conversation's lock. The tracker remembers how many of its
   events are stored (``PERSISTED``); one that does not know (built elsewhere, copied, or with a
-  bounded event history) is counted as before. The new rows go in as one multi-row INSERT rather
-  than one ORM object each.
+  bounded event history) is counted as before. A new conversation is known to hold nothing when
+  this store's read found nothing for it a moment before: Rasa wraps the store
+  (``FailSafeTrackerStore``), so its ``get_or_create_tracker`` reads, builds and saves the new
+  tracker through the wrapper, where no override of ours runs. The new rows go in as one
+  multi-row INSERT rather than one ORM object each.
 - A read selects only the events' JSON with a statement built once (stock built an ORM query with
   its subquery, and an ORM object per row, for every message).
 """
@@ -26,6 +29,7 @@ import functools
 import itertools
 import json
 import logging
+import time
 from typing import Any, Dict, Iterator, Optional
 
 from rasa.core.brokers.broker import EventBroker
@@ -46,6 +50,9 @@ from bot.settings import get_settings
 logger = logging.getLogger(__name__)
 
 PERSISTED = "_bot_persisted_events"  # how many of a tracker's events the store holds
+# How long a read that found no event of a conversation vouches for the save that follows it
+# (Rasa's get_or_create_tracker saves the new tracker at once, under the conversation's lock).
+ABSENT_SECONDS = 2.0
 
 
 def remember_persisted(tracker: DialogueStateTracker) -> None:
@@ -98,6 +105,7 @@ class UrlSQLTrackerStore(SQLTrackerStore):
             self.sessionmaker = sessionmaker(bind=self.engine)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", sqlite_pragmas)
+        self._absent: Dict[str, float] = {}  # sender_id -> when a read found none of its events
         self._ensure_indexes()
         logger.info("tracker store on %s", self.engine.url.render_as_string(hide_password=True))
 
@@ -137,7 +145,11 @@ class UrlSQLTrackerStore(SQLTrackerStore):
                 self._reads[fetch_events_from_all_sessions], {"sender_id": sender_id}
             ).scalars()
             events = [json.loads(data) for data in rows]
-        if not self.domain or not events:
+        if not events:
+            self._mark_absent(sender_id)
+            return None
+        self._absent.pop(sender_id, None)
+        if not self.domain:
             return None
         tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
         remember_persisted(tracker)
@@ -175,9 +187,26 @@ class UrlSQLTrackerStore(SQLTrackerStore):
             session.commit()
         remember_persisted(tracker)
 
+    def _mark_absent(self, sender_id: str) -> None:
+        now = time.monotonic()
+        if len(self._absent) > 1000:  # reads never followed by a save: forget the old ones
+            self._absent = {k: t for k, t in self._absent.items() if now - t < ABSENT_SECONDS}
+        self._absent[sender_id] = now
+
+    def _known_empty(self, tracker: DialogueStateTracker) -> bool:
+        """A read found no event of this conversation a moment ago (used once)."""
+        found_none = self._absent.pop(tracker.sender_id, None)
+        return (
+            found_none is not None
+            and time.monotonic() - found_none < ABSENT_SECONDS
+            and tracker._max_event_history is None
+        )
+
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator:
         """The events of ``tracker`` that are not stored yet."""
         count = persisted(tracker)
+        if count is None and self._known_empty(tracker):
+            count = 0
         if count is None:
             return super()._additional_events(session, tracker)
         return itertools.islice(tracker.events, count, None)

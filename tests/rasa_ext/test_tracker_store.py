@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from alembic import command
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -71,6 +71,46 @@ async def test_a_new_conversation_is_created_and_saved_without_counting(tmp_path
     assert not [s for s in statements if "count(" in s.lower()]
     again = await store.get_or_create_tracker("new-customer")
     assert said(again) == ["hello"] and len(again.events) == 2
+
+
+async def test_a_new_conversation_through_rasas_wrapper_is_saved_without_counting(
+    tmp_path,
+) -> None:
+    """The Rasa server reaches the store through FailSafeTrackerStore, whose own (stock)
+    get_or_create_tracker reads, builds and saves: the read that found nothing vouches."""
+    store = UrlSQLTrackerStore(Domain.empty(), url=f"sqlite:///{tmp_path / 'tracker.db'}")
+    wrapped = FailSafeTrackerStore(store)
+    statements: list = []
+    event.listen(store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    tracker = await wrapped.get_or_create_tracker("wrapped-customer")
+    tracker.update(utter("hello"))
+    await wrapped.save(tracker)
+    assert not [s for s in statements if "count(" in s.lower()]
+    assert said(await wrapped.retrieve("wrapped-customer")) == ["hello"]
+    assert len((await wrapped.retrieve("wrapped-customer")).events) == 2
+
+
+async def test_a_read_that_found_nothing_vouches_once_and_not_for_long(
+    tmp_path, monkeypatch
+) -> None:
+    store = UrlSQLTrackerStore(Domain.empty(), url=f"sqlite:///{tmp_path / 'tracker.db'}")
+    assert await store.retrieve("late") is None
+    now = rasa_ext_tracker_store.time.monotonic()
+    monkeypatch.setattr(
+        rasa_ext_tracker_store.time,
+        "monotonic",
+        lambda: now + rasa_ext_tracker_store.ABSENT_SECONDS + 1,
+    )
+    # meanwhile another process stored this conversation's first message
+    other = UrlSQLTrackerStore(Domain.empty(), url=f"sqlite:///{tmp_path / 'tracker.db'}")
+    first = DialogueStateTracker("late", slots=[])
+    first.update(utter("hello"))
+    await other.save(first)
+    mine = DialogueStateTracker("late", slots=[])  # built here, knows nothing of that
+    mine.update(utter("hello"))
+    mine.update(utter("again"))
+    await store.save(mine)  # too late to vouch: counted, so "hello" is not stored twice
+    assert said(await store.retrieve("late")) == ["hello", "again"]
 
 
 async def test_a_tracker_that_does_not_know_what_is_stored_is_counted(tmp_path) -> None:
