@@ -1,11 +1,30 @@
 """Fixes for costs in stock Rasa 3.6 that a profiler found under load (benchmarks/README.md).
 
-``RemoteAction._validate_action_result`` checks every action server reply with
-``jsonschema.validate(result, schema)``, and ``jsonschema.validate`` first validates the *schema*
-against its meta-schema, on every call. The schema is a constant: under load this check was
-about 30% of the Rasa server's busy time (py-spy, ``python -m benchmarks.profile``). Here the
-validator is built once; replies are checked exactly as before (the same error, picked by
-``jsonschema.exceptions.best_match`` as ``validate`` does, with Rasa's message added).
+Each keeps what Rasa does and removes work it repeats for every message (py-spy,
+``python -m benchmarks.profile``, shares of the Rasa server's busy time at 10 REST customers):
+
+- ``RemoteAction._validate_action_result`` checks every action server reply with
+  ``jsonschema.validate(result, schema)``, which first validates the constant *schema* against
+  its meta-schema (about 30%). Then, with the validator built once, walking Rasa's ``oneOf`` over
+  every event type was still about 10%. A reply is now checked by the schema compiled to Python
+  once (``fastjsonschema``); only a reply that check refuses goes through ``jsonschema``, which
+  has the last word and gives the error as before (``best_match``, with Rasa's message added).
+- ``EndpointConfig.request`` opens a new HTTP session for every call to the action server, so
+  each action paid for a DNS lookup and a new TCP connection (about 8%, and as much again in the
+  action server). Sessions now share one connection pool per event loop, whose idle connections
+  close after ``KEEPALIVE_SECONDS``, before Sanic's own 5 s keep-alive ends them.
+- ``Domain.is_empty`` builds an empty domain and compares two ``as_dict()`` for every parsed
+  message (about 2%); a loaded domain does not change, so the answer is kept on it.
+- ``Event.resolve_by_type`` walks every subclass of ``Event`` for every event read back (about
+  2%); the classes are looked up by their type name, and an unknown name walks again.
+- ``GraphSchema.minimal_graph_schema`` works out the same nodes for the same targets on every
+  graph run (parse and predict); it is kept per schema and targets.
+- ``DaskGraphRunner.run`` hands each run's graph (a dozen nodes) to dask's synchronous
+  scheduler, whose bookkeeping (ordering the tasks, tracking their state) cost about as much as
+  a third of the components it ran (about 8%). Rasa's graphs need none of it: each node runs once,
+  after the nodes it needs, in one thread. ``execute_graph`` does that, with the same inputs,
+  results and errors; a graph of any other shape goes to dask as before. The run's debug line
+  is built only when debug logging is on (it printed the tracker for every run).
 
 ``install()`` runs in the Rasa server only (``rasa_ext.channels`` calls it on import), never in the
 action server, which must not import Rasa.
@@ -13,16 +32,30 @@ action server, which must not import Rasa.
 
 from __future__ import annotations
 
+import asyncio
 import functools
-from typing import Any, Dict
+import logging
+import weakref
+from typing import Any, Callable, Dict, List, Optional, Type
 
+import aiohttp
+import dask
+import fastjsonschema
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
+from rasa.engine.exceptions import GraphRunError
+from rasa.engine.graph import GraphSchema
+from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event
+from rasa.shared.utils.common import all_subclasses
+from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 
 _INSTALLED = False
+KEEPALIVE_SECONDS = 2.0
 
 
 @functools.lru_cache(maxsize=1)
@@ -33,12 +66,22 @@ def _action_result_validator() -> Any:
     return cls(schema)
 
 
+@functools.lru_cache(maxsize=1)
+def _compiled_action_result_check() -> Callable[[Any], Any]:
+    return fastjsonschema.compile(RemoteAction.action_response_format_spec())
+
+
 def validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:
-    """Rasa's check of an action server reply, with the schema's validator built once.
+    """Rasa's check of an action server reply: compiled first, ``jsonschema`` if that refuses.
 
     Raises:
         ValidationError: the reply does not have the format Rasa expects.
     """
+    try:
+        _compiled_action_result_check()(result)
+        return True
+    except fastjsonschema.JsonSchemaException:
+        pass  # jsonschema decides, and words the error as stock Rasa does
     error = best_match(_action_result_validator().iter_errors(result))
     if error is None:
         return True
@@ -51,11 +94,161 @@ def validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:
     raise error
 
 
+_POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.TCPConnector] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def shared_connector() -> Optional[aiohttp.TCPConnector]:
+    """The running event loop's connection pool (None outside a loop)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    connector = _POOLS.get(loop)
+    if connector is None or connector.closed:
+        # limit=0: no cap on connections, as stock Rasa's one session per call had none
+        connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEPALIVE_SECONDS)
+        _POOLS[loop] = connector
+    return connector
+
+
+def endpoint_session(self: EndpointConfig) -> aiohttp.ClientSession:
+    """Stock ``EndpointConfig.session`` (headers, basic auth, timeout) on the shared pool."""
+    auth = (
+        aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"])
+        if self.basic_auth
+        else None
+    )
+    connector = shared_connector()
+    return aiohttp.ClientSession(
+        headers=self.headers,
+        auth=auth,
+        timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+        connector=connector,
+        connector_owner=connector is None,
+    )
+
+
+_stock_is_empty = Domain.is_empty
+IS_EMPTY = "_bot_is_empty"
+
+
+def domain_is_empty(self: Domain) -> bool:
+    known = vars(self).get(IS_EMPTY)
+    if known is None:
+        known = vars(self)[IS_EMPTY] = _stock_is_empty(self)
+    return bool(known)
+
+
+_stock_resolve_by_type = Event.resolve_by_type
+_EVENT_TYPES: Dict[str, Type[Event]] = {}
+
+
+def resolve_event_type(
+    type_name: str, default: Optional[Type[Event]] = None
+) -> Optional[Type[Event]]:
+    """``Event.resolve_by_type`` from a table of type names (the first subclass wins, as in the
+    stock walk); a name not in the table walks the subclasses again, as stock does."""
+    found = _EVENT_TYPES.get(type_name)
+    if found is not None:
+        return found
+    for cls in all_subclasses(Event):
+        _EVENT_TYPES.setdefault(cls.type_name, cls)
+    found = _EVENT_TYPES.get(type_name)
+    return found if found is not None else _stock_resolve_by_type(type_name, default)
+
+
+_stock_minimal_graph_schema = GraphSchema.minimal_graph_schema
+MINIMAL = "_bot_minimal_schemas"
+
+
+def minimal_graph_schema(self: GraphSchema, targets: Optional[List[str]] = None) -> GraphSchema:
+    kept: Dict[Any, GraphSchema] = vars(self).setdefault(MINIMAL, {})
+    key = tuple(targets) if targets else None
+    if key not in kept:
+        kept[key] = _stock_minimal_graph_schema(self, targets)
+    return kept[key]
+
+
+def _is_task(value: Any) -> bool:
+    return type(value) is tuple and bool(value) and callable(value[0])
+
+
+def execute_graph(graph: Dict[str, Any], targets: List[str]) -> List[Any]:
+    """``dask.get(graph, targets)`` for graphs of Rasa's shape: every value a task
+    ``(callable, *keys of the graph)`` or a literal input ``(name, value)``. Every task runs once
+    (as in dask, also those no target needs: Rasa's runner has left none), after the tasks it
+    needs; a literal is its own result. Any other shape (a dependency that is not a key, a nested
+    task, a cycle) is left to dask."""
+    for value in graph.values():
+        if _is_task(value):
+            if not all(isinstance(k, str) and k in graph for k in value[1:]):
+                return list(dask.get(graph, targets))
+        elif any(_is_task(part) for part in (value if isinstance(value, tuple) else ())):
+            return list(dask.get(graph, targets))
+    if not all(t in graph for t in targets):
+        return list(dask.get(graph, targets))
+    results: Dict[str, Any] = {}
+    started: set = set()
+
+    def result(key: str) -> Any:
+        if key in results:
+            return results[key]
+        if key in started:  # a cycle: dask says what is wrong with it
+            raise _Cycle()
+        started.add(key)
+        value = graph[key]
+        results[key] = value[0](*[result(k) for k in value[1:]]) if _is_task(value) else value
+        return results[key]
+
+    try:
+        for key in graph:
+            result(key)
+        return [results[t] for t in targets]
+    except _Cycle:
+        return list(dask.get(graph, targets))
+
+
+class _Cycle(Exception):
+    pass
+
+
+def run_graph(
+    self: DaskGraphRunner,
+    inputs: Optional[Dict[str, Any]] = None,
+    targets: Optional[List[str]] = None,
+) -> Dict[str, Any]:
+    """Stock ``DaskGraphRunner.run`` with ``execute_graph`` in place of ``dask.get``."""
+    run_targets = targets if targets else self._graph_schema.target_names
+    minimal_schema = self._graph_schema.minimal_graph_schema(run_targets)
+    run_graph = self._build_dask_graph(minimal_schema)
+    if inputs:
+        self._add_inputs_to_graph(inputs, run_graph)
+    if _runner_logger.isEnabledFor(logging.DEBUG):
+        _runner_logger.debug(
+            f"Running graph with inputs: {inputs}, targets: {targets} "
+            f"and {self._execution_context}."
+        )
+    try:
+        return dict(execute_graph(run_graph, run_targets))
+    except RuntimeError as e:
+        raise GraphRunError("Error running runner.") from e
+
+
+_runner_logger = logging.getLogger("rasa.engine.runner.dask")
+
+
 def install() -> None:
-    """Replace the method on Rasa's class (once per process)."""
+    """Replace the methods on Rasa's classes (once per process)."""
     global _INSTALLED
     if not _INSTALLED:
         RemoteAction._validate_action_result = validate_action_result
+        EndpointConfig.session = endpoint_session
+        Domain.is_empty = domain_is_empty
+        Event.resolve_by_type = staticmethod(resolve_event_type)
+        GraphSchema.minimal_graph_schema = minimal_graph_schema
+        DaskGraphRunner.run = run_graph
         _INSTALLED = True
 
 

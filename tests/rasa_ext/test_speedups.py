@@ -38,3 +38,206 @@ def test_the_rasa_server_gets_it_with_the_channels() -> None:
     import rasa_ext.channels  # noqa: F401  (credentials.yml loads it in the Rasa server)
 
     assert RemoteAction._validate_action_result is speedups.validate_action_result
+
+
+def event_samples() -> list:
+    """One reply event of every kind an action server sends, as Rasa serialises them."""
+    from rasa.shared.core import events as e
+
+    samples = [
+        e.BotUttered("hi", {"buttons": [{"title": "Yes", "payload": "/affirm"}]}),
+        e.SlotSet("order_number", "AM-100482"),
+        e.SlotSet("count", 3),
+        e.ActionExecuted("action_listen"),
+        e.FollowupAction("action_handoff"),
+        e.UserUttered("hello", {"name": "greet", "confidence": 0.9}, []),
+        e.ConversationPaused(),
+        e.ConversationResumed(),
+        e.AllSlotsReset(),
+        e.Restarted(),
+        e.ActiveLoop("order_form"),
+        e.ActiveLoop(None),
+        e.SessionStarted(),
+        e.UserUtteranceReverted(),
+        e.ActionReverted(),
+        e.AgentUttered("a person will help"),
+        e.ReminderCancelled(name="r"),
+        e.EntitiesAdded([{"entity": "email", "value": "a@b.c"}]),
+        e.DefinePrevUserUtteredFeaturization(True),
+    ]
+    return [s.as_dict() for s in samples]
+
+
+def mutations(event: dict) -> list:
+    """Wrongly typed copies of an event: every field in turn a list, a number, or null."""
+    out = []
+    for key in event:
+        for wrong in ([1], 5, None, "text"):
+            if event[key] != wrong:
+                out.append({**event, key: wrong})
+    return out
+
+
+def test_the_compiled_check_and_jsonschema_agree_on_every_kind_of_reply() -> None:
+    from jsonschema.validators import validator_for
+
+    schema = RemoteAction.action_response_format_spec()
+    stock = validator_for(schema)(schema)
+    replies = [{"events": [event], "responses": [{"text": "x"}]} for event in event_samples()]
+    replies += [{"events": [wrong]} for event in event_samples() for wrong in mutations(event)]
+    replies += INVALID + VALID + [{"events": [None]}, {"responses": [{"text": 5}]}, []]
+    compiled = speedups._compiled_action_result_check()
+    refused = 0
+    for reply in replies:
+        try:
+            compiled(reply)
+            compiled_ok = True
+        except Exception:
+            compiled_ok = False
+            refused += 1
+        assert compiled_ok == stock.is_valid(reply), reply
+    assert refused > 50  # the corpus holds many wrong replies, and they were refused
+
+
+async def test_endpoint_calls_share_one_connection_pool_per_loop() -> None:
+    from aiohttp import web
+    from rasa.utils.endpoints import EndpointConfig
+
+    speedups.install()
+    peers: list = []
+
+    async def handle(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername"))
+        return web.json_response({"events": []})
+
+    app = web.Application()
+    app.router.add_post("/webhook", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook", headers={"X-A": "1"})
+        for _ in range(3):
+            assert await endpoint.request(json={"next_action": "x"}, method="post") == {
+                "events": []
+            }
+        assert len(peers) == 3 and len(set(peers)) == 1  # one kept connection
+        session = endpoint.session()
+        assert session.connector is speedups.shared_connector()
+        await session.close()
+        assert not speedups.shared_connector().closed  # a session's close keeps the pool
+    finally:
+        await runner.cleanup()
+
+
+def test_is_empty_answers_as_stock_and_keeps_the_answer() -> None:
+    from rasa.shared.core.domain import Domain
+
+    speedups.install()
+    empty = Domain.empty()
+    assert empty.is_empty() and speedups._stock_is_empty(empty)
+    full = Domain.from_dict({"intents": ["greet"], "responses": {"utter_hi": [{"text": "hi"}]}})
+    assert not full.is_empty() and not speedups._stock_is_empty(full)
+    assert vars(full)[speedups.IS_EMPTY] is False
+
+
+def test_event_types_resolve_as_stock() -> None:
+    from rasa.shared.core.events import Event, SlotSet, UserUttered
+    from rasa.shared.utils.common import all_subclasses
+
+    speedups.install()
+    for cls in all_subclasses(Event):
+        assert Event.resolve_by_type(cls.type_name) is speedups._stock_resolve_by_type(
+            cls.type_name
+        )
+    assert Event.resolve_by_type("slot") is SlotSet
+    assert Event.resolve_by_type("topic") is None
+    assert Event.resolve_by_type("nonsense", default=UserUttered) is UserUttered
+    with pytest.raises(ValueError, match="Unknown event name"):
+        Event.resolve_by_type("nonsense")
+    assert Event.from_parameters({"event": "slot", "name": "a", "value": 1}) == SlotSet("a", 1)
+
+
+def test_the_minimal_schema_is_the_stock_one_and_kept() -> None:
+    from rasa.engine.graph import GraphSchema, SchemaNode
+
+    def node(needs: dict) -> SchemaNode:
+        return SchemaNode(needs=needs, uses=object, constructor_name="create", fn="f", config={})
+
+    schema = GraphSchema(
+        {"a": node({}), "b": node({"x": "a"}), "c": node({"x": "a", "y": "b"}), "d": node({})}
+    )
+    speedups.install()
+    first = schema.minimal_graph_schema(["c"])
+    assert set(first.nodes) == set(speedups._stock_minimal_graph_schema(schema, ["c"]).nodes)
+    assert set(first.nodes) == {"a", "b", "c"}
+    assert schema.minimal_graph_schema(["c"]) is first
+    assert set(schema.minimal_graph_schema(["d"]).nodes) == {"d"}
+
+
+class Counted:
+    """A graph node that records its runs and returns (its name, what it was given)."""
+
+    def __init__(self, name: str, runs: list) -> None:
+        self.name, self.runs = name, runs
+
+    def __call__(self, *given: object) -> tuple:
+        self.runs.append(self.name)
+        return (self.name, given)
+
+
+def rasa_shaped_graph(runs: list) -> dict:
+    """Nodes as Rasa's runner builds them: (node, *needs); inputs as (name, value)."""
+    return {
+        "__message__": ("__message__", [{"text": "hi"}]),  # unhashable value
+        "__flag__": ("__flag__", "yes"),  # hashable value
+        "convert": (Counted("convert", runs), "__message__"),
+        "tokens": (Counted("tokens", runs), "convert"),
+        "counts": (Counted("counts", runs), "tokens", "__flag__"),
+        "words": (Counted("words", runs), "tokens"),
+        "classify": (Counted("classify", runs), "counts", "words", "tokens"),
+        "unused": (Counted("unused", runs), "__flag__"),
+    }
+
+
+def test_the_graph_runs_as_dask_runs_it_each_node_once() -> None:
+    import dask
+
+    targets = ["classify", "words", "__flag__"]
+    by_dask, ours = [], []
+    expected = dask.get(rasa_shaped_graph(by_dask), targets)
+    got = speedups.execute_graph(rasa_shaped_graph(ours), targets)
+    assert list(got) == list(expected)
+    assert sorted(ours) == sorted(by_dask)
+    assert sorted(ours) == ["classify", "convert", "counts", "tokens", "unused", "words"]
+    for node in ("convert", "tokens", "counts"):  # a node runs after what it needs
+        assert ours.index(node) < ours.index("classify")
+
+
+def test_an_error_in_a_node_reaches_the_caller_unchanged() -> None:
+    def broken(*_: object) -> None:
+        raise KeyError("no such slot")
+
+    graph = {"__in__": ("__in__", 1), "a": (broken, "__in__"), "b": (Counted("b", []), "a")}
+    with pytest.raises(KeyError, match="no such slot"):
+        speedups.execute_graph(graph, ["b"])
+
+
+def test_other_shapes_of_graph_go_to_dask() -> None:
+    def add(*values: int) -> int:
+        return sum(values)
+
+    graph = {"x": 1, "y": (add, "x", 10), "z": (add, (add, "x", 1), "y")}  # nested task
+    assert speedups.execute_graph(graph, ["z"]) == [13]
+    with pytest.raises(RuntimeError):  # a cycle: dask's own error
+        speedups.execute_graph({"a": (add, "b"), "b": (add, "a")}, ["a"])
+
+
+def test_the_rasa_server_runs_graphs_without_dask_scheduling() -> None:
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    import rasa_ext.channels  # noqa: F401
+
+    assert DaskGraphRunner.run is speedups.run_graph
