@@ -47,6 +47,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.kb.embeddings import SentenceEncoder, default_encoder
 from bot.kb.spelling import Speller, vocabulary_of
+from rasa_ext.novelty import Novelty
 
 logger = logging.getLogger(__name__)
 
@@ -378,9 +379,15 @@ class LinearClassifier(GraphComponent, IntentClassifier):
             "temperature": 0.2,
             "ranking_length": 10,
             "class_weight": None,
+            # The novelty check (rasa_ext/novelty.py) on the sentence embedding: 0 switches it
+            # off; labels in novelty_exempt (open classes such as out_of_scope) are never checked.
+            "novelty_weight": 0.0,
+            "novelty_neighbours": 5,
+            "novelty_quantile": 0.1,
+            "novelty_exempt": ["out_of_scope"],
             # The stored format: Rasa's training cache keys on the config, not on our code, so a
             # change to what persist() writes must change this number.
-            "storage_format": 2,
+            "storage_format": 3,
         }
 
     def __init__(
@@ -394,6 +401,7 @@ class LinearClassifier(GraphComponent, IntentClassifier):
         coef: Optional[np.ndarray] = None,
         intercept: Optional[np.ndarray] = None,
         responses: Optional[Dict[str, Any]] = None,
+        novelty: Optional[Novelty] = None,
     ) -> None:
         self.config = config
         self._model_storage = model_storage
@@ -404,6 +412,7 @@ class LinearClassifier(GraphComponent, IntentClassifier):
         self.intercept = intercept
         self._coef_parts: Optional[Dict[str, np.ndarray]] = None  # rank's split of coef
         self.responses = responses or {}
+        self.novelty = novelty
 
     @classmethod
     def create(
@@ -453,6 +462,7 @@ class LinearClassifier(GraphComponent, IntentClassifier):
             intercept = np.concatenate([-intercept, intercept])
         self.labels, self.coef, self.intercept = labels, coef, intercept
         self._coef_parts = None
+        self.novelty = self._fit_novelty(blocks, y)
         if self.retrieval_intent is not None:
             self.responses = {
                 key: value
@@ -462,11 +472,47 @@ class LinearClassifier(GraphComponent, IntentClassifier):
         self.persist()
         return self._resource
 
+    def _novelty_settings(self) -> Dict[str, Any]:
+        exempt = set(self.config.get("novelty_exempt") or [])
+        return {
+            "neighbours": int(self.config["novelty_neighbours"]),
+            "weight": float(self.config["novelty_weight"]),
+            "exempt": [i for i, label in enumerate(self.labels) if label in exempt],
+        }
+
+    def _sentence_vectors(self, blocks: List[Dict[str, Any]]) -> Optional[np.ndarray]:
+        """The unit sentence embeddings (the first dense block), or None without one."""
+        assert self.scaler is not None
+        dense = [o for o in self.scaler.origins if not self.scaler.sparse[o]]
+        if not dense:
+            return None
+        vectors = self.scaler._dense(blocks, dense[0])
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return vectors / norms
+
+    def _fit_novelty(self, blocks: List[Dict[str, Any]], y: np.ndarray) -> Optional[Novelty]:
+        if float(self.config["novelty_weight"]) <= 0:
+            return None
+        vectors = self._sentence_vectors(blocks)
+        if vectors is None:
+            logger.warning("LinearClassifier: novelty_weight needs a dense sentence featurizer")
+            return None
+        return Novelty.fit(
+            vectors,
+            y,
+            len(self.labels),
+            quantile=float(self.config["novelty_quantile"]),
+            **self._novelty_settings(),
+        )
+
     def persist(self) -> None:
         assert self.scaler is not None and self.coef is not None and self.intercept is not None
         with self._model_storage.write_to(self._resource) as directory:
             arrays = {"coef": self.coef, "intercept": self.intercept}
             arrays.update({f"idf::{o}": v for o, v in self.scaler.idf.items()})
+            if self.novelty is not None:
+                arrays.update(self.novelty.to_arrays())
             np.savez(directory / "linear.npz", **arrays)
             meta = {
                 "labels": self.labels,
@@ -492,7 +538,7 @@ class LinearClassifier(GraphComponent, IntentClassifier):
         except (ValueError, FileNotFoundError):
             logger.warning("LinearClassifier: no trained model stored; it will predict nothing")
             return cls(config, model_storage, resource)
-        return cls(
+        classifier = cls(
             config,
             model_storage,
             resource,
@@ -502,6 +548,9 @@ class LinearClassifier(GraphComponent, IntentClassifier):
             intercept=arrays["intercept"],
             responses=meta.get("responses") or {},
         )
+        if float(config["novelty_weight"]) > 0:
+            classifier.novelty = Novelty.from_arrays(arrays, **classifier._novelty_settings())
+        return classifier
 
     def rank(self, messages: Sequence[Message]) -> np.ndarray:
         """Confidences over ``self.labels``, one row per message."""
@@ -510,7 +559,13 @@ class LinearClassifier(GraphComponent, IntentClassifier):
             self._coef_parts = self.scaler.split(self.coef)
         blocks = [sentence_blocks(m) for m in messages]
         margins = self.scaler.margins(blocks, self._coef_parts) + self.intercept
-        return softmax(margins, float(self.config["temperature"]))
+        confidences = softmax(margins, float(self.config["temperature"]))
+        if self.novelty is not None:
+            vectors = self._sentence_vectors(blocks)
+            if vectors is not None:
+                for row, vector in zip(confidences, vectors, strict=True):
+                    row[:] = self.novelty.adjust(row, vector)
+        return confidences
 
     def process(self, messages: List[Message]) -> List[Message]:
         usable = [m for m in messages if sentence_blocks(m)] if self.coef is not None else []
