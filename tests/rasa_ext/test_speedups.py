@@ -86,16 +86,20 @@ def test_the_compiled_check_and_jsonschema_agree_on_every_kind_of_reply() -> Non
     replies = [{"events": [event], "responses": [{"text": "x"}]} for event in event_samples()]
     replies += [{"events": [wrong]} for event in event_samples() for wrong in mutations(event)]
     replies += INVALID + VALID + [{"events": [None]}, {"responses": [{"text": 5}]}, []]
-    compiled = speedups._compiled_action_result_check()
+    replies += [{"events": [{"timestamp": 1}]}, {"events": [{"event": ["slot"]}]}, {"events": 5}]
+    replies += [{"events": [{"event": "slot", "name": "a", "value": 1}, "not an event"]}]
+    assert speedups._compiled_checks_by_event() is not None  # Rasa's schema has the shape
+    whole = speedups._compiled_action_result_check()
     refused = 0
     for reply in replies:
         try:
-            compiled(reply)
-            compiled_ok = True
+            whole(reply)
+            whole_ok = True
         except Exception:
-            compiled_ok = False
-            refused += 1
-        assert compiled_ok == stock.is_valid(reply), reply
+            whole_ok = False
+        valid = stock.is_valid(reply)
+        assert speedups.passes_compiled_check(reply) == whole_ok == valid, reply
+        refused += not valid
     assert refused > 50  # the corpus holds many wrong replies, and they were refused
 
 
