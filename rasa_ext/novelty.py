@@ -21,7 +21,6 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
-
 FLOOR = 1e-6  # the least share of its confidence a message keeps
 
 

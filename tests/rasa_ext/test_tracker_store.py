@@ -201,3 +201,20 @@ def test_the_migration_indexes_an_existing_events_table(tmp_path) -> None:
     command.downgrade(db.alembic_config(url), "0010")
     assert "ix_events_timestamp" not in _indexes(engine)
     engine.dispose()
+
+
+async def test_with_a_schema_named_reads_and_saves_go_through_rasas_session(
+    tmp_path, monkeypatch
+) -> None:
+    store = UrlSQLTrackerStore(Domain.empty(), url=f"sqlite:///{tmp_path / 'tracker.db'}")
+    sessions: list = []
+    stock_scope = store.session_scope
+    monkeypatch.setattr(store, "session_scope", lambda: sessions.append(1) or stock_scope())
+    # (this test's name, in tmp_path, must not contain "postgres": Rasa takes any such URL for
+    # PostgreSQL's)
+    monkeypatch.setenv("POSTGRESQL_SCHEMA", "amberline")  # Rasa checks it only on PostgreSQL
+    tracker = await store.get_or_create_tracker("schema-customer")
+    tracker.update(utter("hello"))
+    await store.save(tracker)
+    assert said(await store.retrieve("schema-customer")) == ["hello"]
+    assert len(sessions) >= 3
