@@ -245,3 +245,31 @@ def test_the_rasa_server_runs_graphs_without_dask_scheduling() -> None:
     import rasa_ext.channels  # noqa: F401
 
     assert DaskGraphRunner.run is speedups.run_graph
+
+
+def test_request_bodies_say_what_json_dumps_says() -> None:
+    import json
+    import math
+
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
+
+    tracker = DialogueStateTracker.from_events(
+        "customer <script>alert(1)</script>",
+        [
+            ActionExecuted("action_listen"),
+            UserUttered(
+                "Ar galiu grąžinti? 🙂 ' OR 1=1; -- </b> \u202e\x00",
+                {"name": "faq", "confidence": 0.123456789012345678},
+            ),
+            SlotSet("misses", 1.0000000000000002),
+            SlotSet("big", 2**53 + 1),
+            BotUttered("https://amberline.example/returns", {"custom": {"kb_answer": None}}),
+        ],
+    )
+    state = tracker.current_state(EventVerbosity.ALL)
+    assert json.loads(speedups.json_dumps(state)) == json.loads(json.dumps(state))
+    assert math.isnan(json.loads(speedups.json_dumps({"x": math.nan}))["x"])  # NaN, as json's
+    assert json.loads(speedups.json_dumps({"n": 2**70})) == {"n": 2**70}
+    with pytest.raises(TypeError):
+        speedups.json_dumps({"x": object()})  # json.dumps's own error
