@@ -122,3 +122,12 @@ def test_the_kb_sync_migration_downgrades_and_upgrades(database_url, engine) -> 
     db.upgrade(database_url)
     assert db.current_revision(engine) == head
     assert "kb_article_sync" in inspect(engine).get_table_names()
+
+
+def test_only_server_connections_are_tested_before_use(tmp_path) -> None:
+    sqlite = db.make_engine(f"sqlite:///{tmp_path / 'a.db'}")
+    server = db.make_engine("postgresql://user:secret@db.invalid/amberline")  # never connects
+    assert sqlite.pool._pre_ping is False  # a file cannot drop a connection
+    assert server.pool._pre_ping is True
+    sqlite.dispose()
+    server.dispose()
