@@ -24,6 +24,10 @@ Each keeps what Rasa does and removes work it repeats for every message (py-spy,
   2%); the classes are looked up by their type name, and an unknown name walks again.
 - ``GraphSchema.minimal_graph_schema`` works out the same nodes for the same targets on every
   graph run (parse and predict); it is kept per schema and targets.
+- ``DialogueStateTracker`` copies every slot of the domain each time it is made, and the
+  policies make trackers over and over while they replay a conversation (about 5% in
+  ``copy.copy``'s generic reduce-and-rebuild). Rasa's own slot types are plain objects: they are
+  copied the same way, directly (``copy_slot``); other slot classes as before.
 - ``DaskGraphRunner.run`` hands each run's graph (a dozen nodes) to dask's synchronous
   scheduler, whose bookkeeping (ordering the tasks, tracking their state) cost about as much as
   a third of the components it ran (about 8%). Rasa's graphs need none of it: each node runs once,
@@ -38,6 +42,7 @@ action server, which must not import Rasa.
 from __future__ import annotations
 
 import asyncio
+import copy
 import functools
 import json
 import logging
@@ -56,6 +61,7 @@ from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core import slots as rasa_slots
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
@@ -228,6 +234,30 @@ def minimal_graph_schema(self: GraphSchema, targets: Optional[List[str]] = None)
     return kept[key]
 
 
+# Rasa's slot types, plain objects (no __slots__, no state hooks): copy.copy rebuilds them from
+# __reduce_ex__ as a new object with the same __dict__, which copy_slot does directly.
+PLAIN_SLOT_TYPES = frozenset(
+    {
+        rasa_slots.FloatSlot,
+        rasa_slots.BooleanSlot,
+        rasa_slots.TextSlot,
+        rasa_slots.ListSlot,
+        rasa_slots.CategoricalSlot,
+        rasa_slots.AnySlot,
+    }
+)
+
+
+def copy_slot(self: rasa_slots.Slot) -> rasa_slots.Slot:
+    """``copy.copy(slot)``: the same result, without the generic machinery for Rasa's types."""
+    kind = type(self)
+    if kind in PLAIN_SLOT_TYPES:
+        new = object.__new__(kind)
+        vars(new).update(vars(self))
+        return new
+    return copy._reconstruct(self, None, *self.__reduce_ex__(4))  # type: ignore[attr-defined]
+
+
 def _is_task(value: Any) -> bool:
     return type(value) is tuple and bool(value) and callable(value[0])
 
@@ -306,6 +336,7 @@ def install() -> None:
         Event.resolve_by_type = staticmethod(resolve_event_type)
         GraphSchema.minimal_graph_schema = minimal_graph_schema
         DaskGraphRunner.run = run_graph
+        rasa_slots.Slot.__copy__ = copy_slot
         _INSTALLED = True
 
 

@@ -273,3 +273,39 @@ def test_request_bodies_say_what_json_dumps_says() -> None:
     assert json.loads(speedups.json_dumps({"n": 2**70})) == {"n": 2**70}
     with pytest.raises(TypeError):
         speedups.json_dumps({"x": object()})  # json.dumps's own error
+
+
+def test_slots_copy_as_copy_copy_did() -> None:
+    import copy
+
+    from rasa.shared.core import slots
+
+    from rasa_ext.speedups import copy_slot
+
+    mapping = [{"type": "from_entity", "entity": "email"}]
+    made = [
+        slots.TextSlot("email", mapping, initial_value="a@b.c"),
+        slots.FloatSlot("misses", mapping, initial_value=1.0, max_value=5.0),
+        slots.BooleanSlot("handed_off", mapping),
+        slots.ListSlot("topics", mapping, initial_value=["returns"]),
+        slots.CategoricalSlot("language", mapping, values=["en", "lt"]),
+        slots.AnySlot("context", mapping, influence_conversation=False),
+    ]
+
+    class Custom(slots.TextSlot):
+        def __getstate__(self) -> dict:
+            return {**vars(self), "copied_by_reduce": True}
+
+    made.append(Custom("custom", mapping))
+    for slot in made:
+        copied = copy_slot(slot)
+        assert type(copied) is type(slot)
+        if isinstance(slot, Custom):
+            assert vars(copied)["copied_by_reduce"]  # other classes: copy.copy's own way
+            continue
+        assert vars(copied) == vars(slot)
+        copied.value = "changed"
+        assert slot.value != "changed"  # its own value, as copy.copy gives
+        assert copied.mappings is slot.mappings  # shallow, as copy.copy
+    speedups.install()
+    assert copy.copy(made[0]).value == "a@b.c"
