@@ -57,10 +57,12 @@ async def utter_article(
     language = language_of(tracker)
 
     def load(session):
-        article = repository.get_article(session, article_id, language)
-        if article.status != "published" or article.audience != "public":
+        answer = repository.answer_of(session, article_id, language)
+        if answer is None:
+            raise ArticleNotFound(f"no article {article_id} in {language}")
+        if answer.status != "published" or answer.audience != "public":
             raise ArticleNotFound(f"{article_id} is not published")
-        return article.body, article.version
+        return answer.body, answer.version
 
     body, version = await in_session(load)
     answer = {

@@ -11,9 +11,9 @@ unit of work (``bot.db.session_scope``).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import ArticleInvalid, ArticleNotFound, VersionConflict
@@ -51,6 +51,28 @@ def find_article(session: Session, article_id: str, language: str) -> Optional[A
         .options(selectinload(Article.questions))
         .where(Article.article_id == article_id, Article.language == language)
     ).scalar_one_or_none()
+
+
+class Answer(NamedTuple):
+    """What a customer is answered with from an article's row."""
+
+    body: str
+    version: int
+    status: str
+    audience: str
+
+
+# Built once: every knowledge-base answer reads it (the whole article with its question variants
+# was two queries and an ORM object per variant, about a fifth of the action server's time).
+_ANSWER = select(Article.body, Article.version, Article.status, Article.audience).where(
+    Article.article_id == bindparam("article_id"), Article.language == bindparam("language")
+)
+
+
+def answer_of(session: Session, article_id: str, language: str) -> Optional[Answer]:
+    """The article's answer as customers are shown it, or None when there is no such article."""
+    row = session.execute(_ANSWER, {"article_id": article_id, "language": language}).one_or_none()
+    return None if row is None else Answer(*row)
 
 
 def get_article(session: Session, article_id: str, language: str) -> Article:

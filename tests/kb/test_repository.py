@@ -108,3 +108,18 @@ def test_revise_changes_only_the_given_fields(session) -> None:
     assert article.version == 2 and article.body == "New." and article.title == "Gift cards"
     assert article.question_texts == ["do gift cards expire", "gift card validity"]
     assert repository.article_versions(session, "gift-cards", "en")[-1].changes == ["body"]
+
+
+def test_the_answer_is_read_as_the_article_row_holds_it(session) -> None:
+    save(session)
+    save(session, language="lt", title="Dovanų kortelės", body="Galioja 12 mėnesių.")
+    save(session, article_id="internal", audience="internal", status="draft")
+    save(session, body="Valid 24 months.")  # version 2
+    article = repository.get_article(session, "gift-cards", "en")
+    answer = repository.answer_of(session, "gift-cards", "en")
+    assert answer == (article.body, article.version, article.status, article.audience)
+    assert answer == ("Valid 24 months.", 2, "published", "public")
+    assert repository.answer_of(session, "gift-cards", "lt").body == "Galioja 12 mėnesių."
+    assert repository.answer_of(session, "internal", "en")[2:] == ("draft", "internal")
+    assert repository.answer_of(session, "nope", "en") is None
+    assert repository.answer_of(session, "x' OR '1'='1", "en") is None
