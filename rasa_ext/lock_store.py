@@ -31,9 +31,21 @@ from typing import Any, Callable, Dict, List, Optional
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, delete, event, insert, select
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    event,
+    insert,
+    inspect,
+    select,
+)
 from sqlalchemy import update as sql_update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from bot.db import make_engine
 from bot.retraining.serving import rasa_workers
@@ -131,7 +143,18 @@ class SQLLocks:
             Column("tickets", Text, nullable=False),
             Column("version", Integer, nullable=False),
         )
-        metadata.create_all(self.engine, checkfirst=True)
+        self._create(metadata)
+
+    def _create(self, metadata: MetaData) -> None:
+        """The table, unless it exists. Sanic starts the Rasa processes at once: on a new
+        database another one may create it between the check and the CREATE, and the error
+        killed the process that lost (seen in CI: one worker of two left)."""
+        try:
+            metadata.create_all(self.engine, checkfirst=True)
+        except SQLAlchemyError:
+            if not inspect(self.engine).has_table(self.table.name):
+                raise
+            logger.debug("conversation_locks was created by another process meanwhile")
 
     def get(self, conversation_id: str) -> Optional[TicketLock]:
         with self.engine.connect() as conn:

@@ -14,6 +14,7 @@ import pytest
 from rasa.core.lock_store import LockError, LockStore
 from rasa.core.utils import number_of_sanic_workers
 from rasa.utils.endpoints import EndpointConfig
+from sqlalchemy import MetaData
 
 from bot.settings import get_settings
 from rasa_ext.lock_store import ConversationLockStore, MemoryLocks, RedisLocks, SQLLocks
@@ -162,3 +163,18 @@ def test_the_locks_live_where_the_processes_can_share_them(settings_env) -> None
     settings_env.delenv("BOT_REDIS_URL", raising=False)
     get_settings.cache_clear()
     assert ConversationLockStore().locks.name == "memory"  # a bad value: one process, as Rasa
+
+
+def test_a_table_created_by_another_process_meanwhile_is_used(tmp_path, monkeypatch) -> None:
+    """Two Rasa processes start at once on a new database: both see no table, one creates it,
+    and the other's CREATE fails. That process must go on, not die."""
+    url = f"sqlite:///{tmp_path / 'locks.db'}"
+    SQLLocks(url)  # the other process was first
+    stock_create_all = MetaData.create_all
+
+    def check_said_absent(self, bind, tables=None, checkfirst=True) -> None:
+        stock_create_all(self, bind, tables=tables, checkfirst=False)
+
+    monkeypatch.setattr(MetaData, "create_all", check_said_absent)
+    store = store_on(SQLLocks(url))
+    assert store.issue_ticket("late-starter", 60) == 0
