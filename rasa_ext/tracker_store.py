@@ -15,10 +15,9 @@ Reading and writing a conversation cost a third of the Rasa server's busy time u
   this store a moment before, under the conversation's lock. The tracker remembers how many of its
   events are stored (``PERSISTED``); one that does not know (built elsewhere, copied, or with a
   bounded event history) is counted as before. A new conversation is known to hold nothing when
-  this store's read found nothing for it a moment before: Rasa wraps the store
-  (``FailSafeTrackerStore``), so its ``get_or_create_tracker`` reads, builds and saves the new
-  tracker through the wrapper, where no override of ours runs. The new rows go in as one
-  multi-row INSERT rather than one ORM object each.
+  this store's read found nothing for it a moment before (Rasa's ``get_or_create_tracker`` reads,
+  builds and saves the new tracker at once, also through the ``FailSafeTrackerStore`` that wraps
+  the store). The new rows go in as one multi-row INSERT rather than one ORM object each.
 - A read selects only the events' JSON with a statement built once (stock built an ORM query with
   its subquery, and an ORM object per row, for every message).
 """
@@ -36,9 +35,8 @@ from typing import Any, Dict, Iterator, Optional
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import POSTGRESQL_SCHEMA, SQLTrackerStore
-from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, SessionStarted
+from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import bindparam, create_engine, event, func, insert, or_, select
@@ -157,26 +155,6 @@ class UrlSQLTrackerStore(SQLTrackerStore):
         remember_persisted(tracker)
         return tracker
 
-    async def get_or_create_tracker(
-        self,
-        sender_id: str,
-        max_event_history: Optional[int] = None,
-        append_action_listen: bool = True,
-    ) -> DialogueStateTracker:
-        """The stored conversation, or a new one (saved) that knows nothing is stored yet."""
-        self.max_event_history = max_event_history
-        tracker = await self.retrieve(sender_id)
-        if tracker is not None:
-            return tracker
-        if not self.domain:  # without a domain nothing is read back, stored or not: count
-            return await self.create_tracker(sender_id, append_action_listen)
-        tracker = self.init_tracker(sender_id)
-        vars(tracker)[PERSISTED] = 0  # ``_retrieve`` found no event of this conversation
-        if append_action_listen:
-            tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
-        await self.save(tracker)
-        return tracker
-
     @contextlib.contextmanager
     def _scope(self) -> Iterator[Any]:
         """One transaction on a plain connection (an ORM session per read and save cost about
@@ -238,10 +216,3 @@ class UrlSQLTrackerStore(SQLTrackerStore):
         if count is None and self._known_empty(tracker):
             count = 0
         return count
-
-    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator:
-        """The events of ``tracker`` that are not stored yet."""
-        count = self._stored_count(tracker)
-        if count is None:
-            return super()._additional_events(session, tracker)
-        return itertools.islice(tracker.events, count, None)
