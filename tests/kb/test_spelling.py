@@ -69,3 +69,28 @@ def test_a_typo_in_the_vocabulary_itself_is_still_corrected() -> None:
     assert speller.correct("waranty repair") == "warranty repair"
     # but two real words of the same vocabulary both stay
     assert Speller(vocabulary_of(["return"] * 20 + ["returns"])).correct("returns") == "returns"
+
+
+def test_comparing_by_length_finds_what_comparing_with_every_word_finds() -> None:
+    from rapidfuzz import process
+    from rapidfuzz.distance import OSA
+
+    from bot.kb.spelling import _by_length, _near
+
+    words = sorted(w for w in common_words("en") if len(w) >= 2)
+    groups = _by_length(words)
+    for typed in ("corection", "rejeced", "waranty", "delivry", "recieve", "xqzv", "a"):
+        for limit in (1, 2):
+            every = {
+                (choice, int(distance))
+                for choice, distance, _ in process.extract(
+                    typed, words, scorer=OSA.distance, score_cutoff=limit, limit=None
+                )
+            }
+            assert set(_near(typed, groups, limit)) == every
+
+
+def test_a_word_is_looked_up_once(speller: Speller, monkeypatch) -> None:
+    first = speller.word("corection")
+    monkeypatch.setattr(speller, "_correction", lambda word: pytest.fail("looked up again"))
+    assert speller.word("corection") == first
