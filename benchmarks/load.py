@@ -53,6 +53,104 @@ OURS: List[tuple] = [
     (1, ["How long does a refund take?", "let me talk to a real person"]),
     (1, ["hello there", "What will the weather be in Riga tomorrow?"]),
 ]
+# Customers put their questions in their own words: each free-text turn (one with a space, not a
+# /payload, an order number or an e-mail address) gets an opener, the case and the punctuation a
+# customer gives it, a closing and a signature. Nearly every message is then new to the servers,
+# as on a real help desk; the same dozen texts over and over would let every cache (the sentence
+# embeddings' above all) hide what a new message costs.
+OPENERS = [
+    "",
+    "",
+    "",
+    "",
+    "hi, ",
+    "Hi! ",
+    "hello, ",
+    "Hello. ",
+    "hey ",
+    "good morning, ",
+    "Good evening! ",
+    "quick question: ",
+    "sorry to bother you, ",
+    "hi there, ",
+    "excuse me, ",
+    "Hello, I have a question. ",
+]
+CLOSINGS = [
+    "",
+    "",
+    "",
+    "",
+    " thanks",
+    " thank you!",
+    " thx",
+    " pls",
+    " please help",
+    " :)",
+    " thanks in advance",
+    " Regards",
+    " asap please",
+    " cheers",
+    " many thanks.",
+    " ty",
+]
+SIGNATURES = [""] * 8 + [
+    f" - {name}"
+    for name in (
+        "Ieva",
+        "Jonas",
+        "Rūta",
+        "Mantas",
+        "Agnė",
+        "Tomas",
+        "Laura",
+        "Darius",
+        "Ilze",
+        "Jānis",
+        "Anna",
+        "Kārlis",
+        "Līga",
+        "Andris",
+        "Zane",
+        "Māris",
+        "Kasia",
+        "Piotr",
+        "Magda",
+        "Tomasz",
+        "Ola",
+        "Marek",
+        "Ewa",
+        "Paweł",
+        "Gintarė",
+        "Vytautas",
+        "Inese",
+        "Edgars",
+        "Agnieszka",
+        "Krzysztof",
+        "Eglė",
+        "Lukas",
+    )
+]
+ENDINGS = ["", "?", "??", "."]
+
+
+def phrase(turn: str, rng: random.Random) -> str:
+    """``turn`` as one customer would type it (see OPENERS); a turn without a space, or a
+    /payload, is sent as it is."""
+    if turn.startswith("/") or " " not in turn or "@" in turn:
+        return turn
+    body = turn.rstrip("?.! ")
+    if rng.random() < 0.4:
+        body = body.lower()
+    return (
+        rng.choice(OPENERS)
+        + body
+        + rng.choice(ENDINGS)
+        + rng.choice(CLOSINGS)
+        + rng.choice(SIGNATURES)
+    )
+
+
 # The stock `rasa init` assistant's own conversations (its data/stories.yml).
 STOCK: List[tuple] = [
     (3, ["hello", "I am sad", "yes"]),
@@ -69,6 +167,7 @@ class Sample:
     ok: bool
     kb_answer: bool = False
     error: str = ""
+    text: str = ""
 
 
 @dataclass
@@ -109,6 +208,7 @@ def summarise(level: Level, window: float) -> Dict[str, Any]:
     seconds = [s.seconds for s in level.samples if s.ok]
     kb = [s.seconds for s in level.samples if s.ok and s.kb_answer]
     errors = [s for s in level.samples if not s.ok]
+    texts = [s.text for s in level.samples if s.text]
     kinds: Dict[str, int] = {}
     for e in errors:
         kinds[e.error] = kinds.get(e.error, 0) + 1
@@ -118,6 +218,8 @@ def summarise(level: Level, window: float) -> Dict[str, Any]:
         "concurrency": level.concurrency,
         "seconds": window,
         "requests": len(level.samples),
+        # the share of messages whose text no earlier message of this level had
+        "new_text_share": len(set(texts)) / len(texts) if texts else 0.0,
         "errors": len(errors),
         "error_kinds": kinds,
         "throughput": len(seconds) / window if window else 0.0,
@@ -152,7 +254,7 @@ async def rest_customer(
         sender = uuid.uuid4().hex
         replies: List[Dict[str, Any]] = []
         for turn in pick(scenarios, rng):
-            text = first_button(replies) if turn is BUTTON else turn
+            text = first_button(replies) if turn is BUTTON else phrase(turn, rng)
             if text is None or time.monotonic() >= stop:
                 break
             began = time.monotonic()
@@ -168,23 +270,30 @@ async def rest_customer(
                     status = response.status
             except asyncio.TimeoutError:
                 level.samples.append(
-                    Sample(began, time.monotonic() - began, False, error="timeout")
+                    Sample(began, time.monotonic() - began, False, error="timeout", text=text)
                 )
                 break
             except aiohttp.ClientError as error:
                 level.samples.append(
-                    Sample(began, time.monotonic() - began, False, error=type(error).__name__)
+                    Sample(
+                        began,
+                        time.monotonic() - began,
+                        False,
+                        error=type(error).__name__,
+                        text=text,
+                    )
                 )
                 await asyncio.sleep(0.1)
                 break
             took = time.monotonic() - began
             if status != 200 or not isinstance(body, list) or not body:
-                level.samples.append(
-                    Sample(began, took, False, error=f"http {status}" if status != 200 else "empty")
-                )
+                failure = f"http {status}" if status != 200 else "empty"
+                level.samples.append(Sample(began, took, False, error=failure, text=text))
                 break
             replies = body
-            level.samples.append(Sample(began, took, True, kb_answer=has_kb_answer(body)))
+            level.samples.append(
+                Sample(began, took, True, kb_answer=has_kb_answer(body), text=text)
+            )
 
 
 async def socketio_customer(
@@ -227,7 +336,7 @@ async def socketio_customer(
         replies: List[Dict[str, Any]] = []
         try:
             for turn in pick(scenarios, rng):
-                text = first_button(replies) if turn is BUTTON else turn
+                text = first_button(replies) if turn is BUTTON else phrase(turn, rng)
                 if text is None or time.monotonic() >= stop:
                     break
                 began = time.monotonic()
@@ -235,7 +344,9 @@ async def socketio_customer(
                 try:
                     first = await asyncio.wait_for(inbox.get(), REQUEST_TIMEOUT)
                 except asyncio.TimeoutError:
-                    level.samples.append(Sample(began, REQUEST_TIMEOUT, False, error="timeout"))
+                    level.samples.append(
+                        Sample(began, REQUEST_TIMEOUT, False, error="timeout", text=text)
+                    )
                     break
                 took = time.monotonic() - began
                 replies = [first]
@@ -244,7 +355,9 @@ async def socketio_customer(
                         replies.append(await asyncio.wait_for(inbox.get(), quiet))
                     except asyncio.TimeoutError:
                         break
-                level.samples.append(Sample(began, took, True, kb_answer=has_kb_answer(replies)))
+                level.samples.append(
+                    Sample(began, took, True, kb_answer=has_kb_answer(replies), text=text)
+                )
         finally:
             await client.disconnect()
 

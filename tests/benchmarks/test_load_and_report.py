@@ -38,6 +38,26 @@ def test_scenarios_pick_deterministically() -> None:
     assert all(turns for _, turns in load.OURS + load.STOCK)
 
 
+def test_customers_phrase_questions_in_their_own_words() -> None:
+    import random
+
+    rng = random.Random(7)
+    question = "How many days do I have to return something?"
+    texts = [load.phrase(question, rng) for _ in range(2000)]
+    # nearly every message is new to the servers (and so to their caches)
+    assert len(set(texts)) > 0.9 * len(texts)
+    assert all("how many days do i have to return something" in t.lower() for t in texts)
+    # payloads, slot values and one-word topics go as they are
+    for turn in ("/affirm", "AM-100482", "ieva.kazlauskiene@example.com", "refund"):
+        assert load.phrase(turn, rng) == turn
+
+
+def test_summary_counts_the_share_of_new_texts() -> None:
+    level = load.Level("ours", "rest", 1)
+    level.samples = [load.Sample(0, 0.01, True, text=t) for t in ("a b", "a b", "c d", "e f")]
+    assert load.summarise(level, window=1.0)["new_text_share"] == 0.75
+
+
 def test_report_reads_old_and_new_prediction_layouts() -> None:
     row = {"label": "a", "top": "a", "intent": "a", "confidence": 0.9, "seconds": 0.01}
     assert report.predictions_by_split({"mode": "test", "predictions": [row]}) == {"test": [row]}
