@@ -151,6 +151,10 @@ def phrase(turn: str, rng: random.Random) -> str:
     )
 
 
+def say(turn: str, rng: random.Random, own_words: bool) -> str:
+    return phrase(turn, rng) if own_words else turn
+
+
 # The stock `rasa init` assistant's own conversations (its data/stories.yml).
 STOCK: List[tuple] = [
     (3, ["hello", "I am sad", "yes"]),
@@ -245,7 +249,13 @@ def summarise(level: Level, window: float) -> Dict[str, Any]:
 
 
 async def rest_customer(
-    session: Any, url: str, scenarios: Sequence[tuple], level: Level, stop: float, seed: int
+    session: Any,
+    url: str,
+    scenarios: Sequence[tuple],
+    level: Level,
+    stop: float,
+    seed: int,
+    own_words: bool = True,
 ) -> None:
     import aiohttp
 
@@ -254,7 +264,7 @@ async def rest_customer(
         sender = uuid.uuid4().hex
         replies: List[Dict[str, Any]] = []
         for turn in pick(scenarios, rng):
-            text = first_button(replies) if turn is BUTTON else phrase(turn, rng)
+            text = first_button(replies) if turn is BUTTON else say(turn, rng, own_words)
             if text is None or time.monotonic() >= stop:
                 break
             began = time.monotonic()
@@ -297,7 +307,13 @@ async def rest_customer(
 
 
 async def socketio_customer(
-    url: str, scenarios: Sequence[tuple], level: Level, stop: float, seed: int, quiet: float
+    url: str,
+    scenarios: Sequence[tuple],
+    level: Level,
+    stop: float,
+    seed: int,
+    quiet: float,
+    own_words: bool = True,
 ) -> None:
     import socketio
 
@@ -336,7 +352,7 @@ async def socketio_customer(
         replies: List[Dict[str, Any]] = []
         try:
             for turn in pick(scenarios, rng):
-                text = first_button(replies) if turn is BUTTON else phrase(turn, rng)
+                text = first_button(replies) if turn is BUTTON else say(turn, rng, own_words)
                 if text is None or time.monotonic() >= stop:
                     break
                 began = time.monotonic()
@@ -460,6 +476,7 @@ async def run_level(
     root_pid: int,
     warmup: float = 3.0,
     quiet: float = 0.25,
+    own_words: bool = True,
 ) -> Dict[str, Any]:
     """``concurrency`` customers for ``warmup`` + ``duration`` seconds; only the last counted."""
     import aiohttp
@@ -473,9 +490,13 @@ async def run_level(
         for i in range(concurrency):
             seed = zlib.crc32(f"{assistant} {channel} {concurrency} {i}".encode())
             if channel == "rest":
-                customers.append(rest_customer(session, url, scenarios, level, stop, seed))
+                customers.append(
+                    rest_customer(session, url, scenarios, level, stop, seed, own_words)
+                )
             else:
-                customers.append(socketio_customer(url, scenarios, level, stop, seed, quiet))
+                customers.append(
+                    socketio_customer(url, scenarios, level, stop, seed, quiet, own_words)
+                )
         counted = start + warmup
         await asyncio.gather(
             watch_memory(root_pid, level, stop),
@@ -580,6 +601,7 @@ def measure(
     levels: Sequence[int],
     channels: Sequence[str],
     duration: float,
+    own_words: bool = True,
 ) -> List[Dict[str, Any]]:
     texts = [t for _, s in scenarios for t in s if isinstance(t, str)]
     asyncio.run(warm_up(running.url, texts))
@@ -588,7 +610,14 @@ def measure(
         for concurrency in levels:
             result = asyncio.run(
                 run_level(
-                    assistant, channel, running.url, scenarios, concurrency, duration, running.pid
+                    assistant,
+                    channel,
+                    running.url,
+                    scenarios,
+                    concurrency,
+                    duration,
+                    running.pid,
+                    own_words=own_words,
                 )
             )
             result["load_average"] = [round(x, 2) for x in os.getloadavg()]
@@ -609,7 +638,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         help="ours (one Rasa process, as `make run`), ours-2 (SANIC_WORKERS=2), stock",
     )
     parser.add_argument("--out", default="load.json", help="file name in benchmarks/results/")
+    parser.add_argument(
+        "--fixed-texts",
+        action="store_true",
+        help="send the scenarios' texts as they are written (the load before 2026-12-06), not "
+        "in each customer's own words",
+    )
     args = parser.parse_args(argv)
+    own_words = not args.fixed_texts
     from bot.serve import model_for_tests
 
     levels = [int(x) for x in args.levels.split(",")]
@@ -631,7 +667,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             running = start_ours(model.resolve(), work / name, workers=workers)
             startup[f"{name}_start_seconds"] = running.started_seconds
             try:
-                results += measure(name, running, OURS, levels, channels, args.duration)
+                results += measure(name, running, OURS, levels, channels, args.duration, own_words)
             finally:
                 running.stop()
         if "stock" in assistants:
@@ -641,7 +677,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             running = start_stock(work / "stock", stock["model"])
             startup["stock_start_seconds"] = running.started_seconds
             try:
-                results += measure("stock", running, STOCK, levels, channels, args.duration)
+                results += measure(
+                    "stock", running, STOCK, levels, channels, args.duration, own_words
+                )
             finally:
                 running.stop()
     finally:
@@ -656,8 +694,15 @@ def main(argv: Optional[List[str]] = None) -> int:
             "runs on the same 2 cores. Ours: the full stack of `make run` (SQLite, SQL tracker "
             "store, action server, web app), with one Rasa server process (ours) or two (ours-2, "
             "SANIC_WORKERS=2). Stock: `rasa init --no-prompt` (in-memory tracker, "
-            "no action server)."
+            "no action server). "
+            + (
+                "Customers put each question in their own words (opener, case, punctuation, "
+                "closing, signature): about half the messages are texts new to the servers."
+                if own_words
+                else "Fixed texts: the scenarios' dozen texts, repeated (every cache warm)."
+            )
         ),
+        "own_words": own_words,
         "machine": describe_machine(),
         "model": str(model),
         "startup": startup,

@@ -50,6 +50,8 @@ def test_customers_phrase_questions_in_their_own_words() -> None:
     # payloads, slot values and one-word topics go as they are
     for turn in ("/affirm", "AM-100482", "ieva.kazlauskiene@example.com", "refund"):
         assert load.phrase(turn, rng) == turn
+    # --fixed-texts: the scenario's text as written
+    assert load.say(question, rng, own_words=False) == question
 
 
 def test_summary_counts_the_share_of_new_texts() -> None:
