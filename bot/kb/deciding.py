@@ -31,6 +31,7 @@ from bot.kb.answering import (
     rank,
     understanding_of,
 )
+from bot.kb.embeddings import EMBEDDING_KEY, unpack
 from bot.kb.retrieval import KnowledgeIndex
 from bot.kb.scope import mentions_other_service
 from bot.kb.text import fold
@@ -102,12 +103,16 @@ def weigh_message(
     """Every published article's combined score, best first, and the decision
     (``bot.kb.answering.decide``, step by step)."""
     understanding = understanding_of(parse, other_service=mentions_other_service(text))
-    ranked = rank(combine(understanding, index.signals(text), thresholds), index.article_ids)
+    # The vector the Rasa server computed for the message, if it handed it over.
+    encoder = index.encoder
+    known = unpack(parse.get(EMBEDDING_KEY), encoder.dimension) if encoder is not None else None
+    signals = index.signals(text, known)
+    ranked = rank(combine(understanding, signals, thresholds), index.article_ids)
     decision = choose(
         ranked,
         thresholds,
         words=len(fold(text).split()),
         topic=index.sharing(text),
-        scope_gap=index.scope_gap(text),
+        scope_gap=index.scope_gap(text, known),
     )
     return ranked, decision

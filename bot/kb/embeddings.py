@@ -11,19 +11,25 @@ a second deep-learning framework beside Rasa's TensorFlow.
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import logging
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 logger = logging.getLogger(__name__)
 
 MAX_TOKENS = 128
+MODEL_NAME = "all-MiniLM-L6-v2"
+# The key of a message's parse data under which the Rasa server hands the action server the vector
+# it computed for the message's text (``pack``), so that the action server need not compute it
+# again (``unpack``).
+EMBEDDING_KEY = "text_embedding"
 # One thread per encoder: the servers that embed (Rasa's, the action server) each serve many
 # customers at once on a machine they share, and a second thread costs more CPU than it saves.
 THREADS = 1
@@ -228,6 +234,11 @@ class SentenceEncoder:
         (vectors,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
         return np.asarray(vectors, dtype=np.float32)
 
+    def known(self, text: str) -> Optional[np.ndarray]:
+        """The vector of ``text`` if this encoder has computed it (never computes)."""
+        with self._lock:
+            return self._cache.get(text)
+
     def missing(self, texts: Sequence[str]) -> List[str]:
         """The ``texts`` that ``encode`` would have to compute (not in the cache yet)."""
         with self._lock:
@@ -266,6 +277,39 @@ def default_encoder() -> Optional[SentenceEncoder]:
     from bot.settings import VAR_DIR
 
     return SentenceEncoder(path, cache_file=VAR_DIR / "cache" / "all-minilm-l6-v2.npz")
+
+
+def loaded_encoder() -> Optional[SentenceEncoder]:
+    """The packaged encoder if this process has loaded it already (never loads it)."""
+    return default_encoder() if default_encoder.cache_info().currsize else None
+
+
+def pack(text: str, vector: np.ndarray) -> Dict[str, str]:
+    """``vector``, the embedding of ``text``, as JSON for another process (float32, base64)."""
+    data = np.ascontiguousarray(vector, dtype="<f4").tobytes()
+    return {"model": MODEL_NAME, "text": text, "vector": base64.b64encode(data).decode("ascii")}
+
+
+def unpack(value: Any, dimension: int) -> Optional[Tuple[str, np.ndarray]]:
+    """The text and vector that ``pack`` wrote, or None for anything else: another model, a
+    vector of the wrong size, not finite or not of unit length, a malformed value."""
+    if not isinstance(value, dict) or value.get("model") != MODEL_NAME:
+        return None
+    text, encoded = value.get("text"), value.get("vector")
+    if not isinstance(text, str) or not isinstance(encoded, str):
+        return None
+    if len(encoded) != 4 * ((4 * dimension + 2) // 3):  # base64 of `dimension` float32s
+        return None
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except ValueError:
+        return None
+    vector = np.frombuffer(data, dtype="<f4").astype(np.float32)
+    if vector.shape != (dimension,) or not np.isfinite(vector).all():
+        return None
+    if abs(float(vector @ vector) - 1.0) > 1e-3:
+        return None
+    return text, vector
 
 
 def encode_texts(texts: List[str]) -> Optional[np.ndarray]:

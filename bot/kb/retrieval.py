@@ -35,6 +35,9 @@ from bot.kb.scope import out_of_scope_examples
 from bot.kb.spelling import Speller, vocabulary_of
 from bot.kb.text import fold, passages
 
+# A text and its embedding, computed by another process (the Rasa server).
+Known = Tuple[str, np.ndarray]
+
 logger = logging.getLogger(__name__)
 
 CHAR_WEIGHT = 0.6  # share of the character n-gram similarity in an entry's score
@@ -153,8 +156,18 @@ class KnowledgeIndex:
             best = np.where(has, (1 - PASSAGE_WEIGHT) * best + PASSAGE_WEIGHT * passage, best)
         return {a: float(best[i]) for i, a in enumerate(self.article_ids)}
 
-    def signals(self, text: str) -> Dict[str, Dict[str, float]]:
-        """Per-article scores in 0..1 by method: ``lexical`` and (if available) ``semantic``."""
+    def _vector(self, corrected: str, known: Optional[Known]) -> np.ndarray:
+        """The embedding of the (spelling-corrected) text: ``known`` when it is that text's,
+        as the Rasa server hands it over (``bot.kb.embeddings.pack``), else computed."""
+        query = corrected[:2000]
+        if known is not None and known[0] == query:
+            return known[1]
+        assert self.encoder is not None
+        return self.encoder.encode([query])[0]
+
+    def signals(self, text: str, known: Optional[Known] = None) -> Dict[str, Dict[str, float]]:
+        """Per-article scores in 0..1 by method: ``lexical`` and (if available) ``semantic``.
+        ``known``: a text and its embedding computed elsewhere (used if it is this text's)."""
         text = self.speller.correct(text)
         folded = fold(text)
         if not folded or self._char_matrix is None:
@@ -166,11 +179,10 @@ class KnowledgeIndex:
             entry_scores = entry_scores + (1 - CHAR_WEIGHT) * np.asarray(word.todense()).ravel()
         result = {"lexical": self._per_article(entry_scores)}
         if self._dense is not None and self.encoder is not None:
-            query = self.encoder.encode([text[:2000]])[0]
-            result["semantic"] = self._semantic(query)
+            result["semantic"] = self._semantic(self._vector(text, known))
         return result
 
-    def scope_gap(self, text: str) -> Optional[float]:
+    def scope_gap(self, text: str, known: Optional[Known] = None) -> Optional[float]:
         """How much closer in meaning ``text`` is to the out-of-scope examples than to the
         articles' titles and questions: the mean cosine similarity of its nearest few on each
         side, subtracted. Above 0 it looks more like what we do not answer; None when unknown
@@ -179,7 +191,7 @@ class KnowledgeIndex:
             return None
         if not fold(text):
             return None
-        query = self.encoder.encode([self.speller.correct(text)[:2000]])[0]
+        query = self._vector(self.speller.correct(text), known)
 
         def nearest(matrix: np.ndarray) -> float:
             similarities = matrix @ query

@@ -80,3 +80,46 @@ def test_corrupt_cache_file_is_ignored(tmp_path) -> None:
     cache.write_bytes(b"not a numpy file")
     encoder = SentenceEncoder(model_dir(), cache_file=cache)
     assert encoder.encode(["hello"]).shape == (1, 384)
+
+
+def test_a_vector_handed_over_reads_back_exactly(encoder) -> None:
+    from bot.kb.embeddings import pack, unpack
+
+    vector = encoder.encode(["where is my parcel"])[0]
+    text, back = unpack(pack("where is my parcel", vector), 384)
+    assert text == "where is my parcel" and back.dtype == np.float32
+    assert np.array_equal(back, vector)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "a string",
+        {"model": "another-model", "text": "x", "vector": ""},
+        {"model": "all-MiniLM-L6-v2", "text": 7, "vector": ""},
+        {"model": "all-MiniLM-L6-v2", "text": "x", "vector": "AAAA"},  # too short
+        {"model": "all-MiniLM-L6-v2", "text": "x", "vector": "!" * 2048},  # not base64
+    ],
+)
+def test_anything_else_handed_over_is_refused(value) -> None:
+    from bot.kb.embeddings import unpack
+
+    assert unpack(value, 384) is None
+
+
+def test_a_vector_not_finite_or_not_unit_length_is_refused() -> None:
+    from bot.kb.embeddings import pack, unpack
+
+    unit = np.zeros(384, dtype=np.float32)
+    unit[0] = 1.0
+    assert unpack(pack("x", unit), 384) is not None
+    assert unpack(pack("x", unit * 2), 384) is None
+    unit[1] = np.nan
+    assert unpack(pack("x", unit), 384) is None
+
+
+def test_known_never_computes(encoder) -> None:
+    assert encoder.known("a text nobody has asked yet 8d1f") is None
+    vector = encoder.encode(["a text nobody has asked yet 8d1f"])[0]
+    assert np.array_equal(encoder.known("a text nobody has asked yet 8d1f"), vector)

@@ -232,3 +232,28 @@ def test_shipped_articles_have_answer_passages(kb_dir) -> None:
     found = passages_from_articles(sources)
     assert {p.article_id for p in found} == {s.article_id for s in sources}
     assert all("**" not in p.text and "](" not in p.text for p in found)
+
+
+def test_a_vector_handed_over_is_used_for_its_own_text_only(monkeypatch) -> None:
+    from bot.kb.embeddings import SentenceEncoder, default_encoder
+
+    encoder = default_encoder()
+    assert encoder is not None
+    entries = [
+        Entry("returns", "how do I return an item"),
+        Entry("delivery", "how long does delivery take"),
+    ]
+    index = KnowledgeIndex(entries, encoder=encoder, out_of_scope=["will it rain today"] * 3)
+    text = "when will my parcel arrive"
+    computed = index.signals(text), index.scope_gap(text)
+    known = (text, encoder.encode([text])[0])
+
+    def no_encoding(self, texts, batch_size=32):
+        raise AssertionError("computed again")
+
+    monkeypatch.setattr(SentenceEncoder, "encode", no_encoding)
+    # the same figures without computing the vector again
+    assert (index.signals(text, known), index.scope_gap(text, known)) == computed
+    # a vector of another text is not used for this one
+    with pytest.raises(AssertionError, match="computed again"):
+        index.signals("how do I return a kettle", known)

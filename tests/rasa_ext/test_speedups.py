@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from jsonschema import ValidationError, validate
 from rasa.core.actions.action import RemoteAction
@@ -309,3 +310,31 @@ def test_slots_copy_as_copy_copy_did() -> None:
         assert copied.mappings is slot.mappings  # shallow, as copy.copy
     speedups.install()
     assert copy.copy(made[0]).value == "a@b.c"
+
+
+def test_the_action_call_hands_over_the_latest_messages_embedding() -> None:
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.kb.embeddings import EMBEDDING_KEY, default_encoder, loaded_encoder, unpack
+
+    encoder = default_encoder()
+    assert encoder is not None and loaded_encoder() is encoder
+    text = "how long does delivery to riga take 51f2"
+    tracker = DialogueStateTracker.from_events("c", [UserUttered(text, {"name": "faq"})])
+    action = RemoteAction("action_answer_from_kb", None)
+    domain = Domain.empty()
+    # not computed in this process: nothing handed over
+    body = speedups.action_call_format(action, tracker, domain)
+    assert EMBEDDING_KEY not in body["tracker"]["latest_message"]
+    vector = encoder.encode([text])[0]
+    body = speedups.action_call_format(action, tracker, domain)
+    handed = unpack(body["tracker"]["latest_message"][EMBEDDING_KEY], 384)
+    assert handed is not None and handed[0] == text and np.array_equal(handed[1], vector)
+    # the rest is stock Rasa's, and the conversation's event is not touched
+    stock = speedups._stock_action_call_format(action, tracker, domain)
+    del body["tracker"]["latest_message"][EMBEDDING_KEY]
+    assert body == stock
+    assert EMBEDDING_KEY not in tracker.latest_message.parse_data
+    assert RemoteAction._action_call_format is speedups.action_call_format
