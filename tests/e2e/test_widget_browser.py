@@ -32,6 +32,18 @@ FIRST_REPLY = 60_000  # ms: the first answer of a fresh stack loads the model's 
 AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 XSS_IMG = "<img src=x onerror=alert(1)>"
 XSS_LINK = "[click me](javascript:alert(1))"
+# A network that blocks websockets to Rasa's socket.io: such a websocket is refused (it goes to
+# a closed port instead, and fails as a blocked one does: an error, then a close).
+BLOCK_SOCKETIO_WEBSOCKETS = """
+(() => {
+  const Real = window.WebSocket;
+  window.WebSocket = function (url, protocols) {
+    const blocked = String(url).includes("/socket.io/");
+    return new Real(blocked ? "ws://127.0.0.1:9/socket.io/" : url, protocols);
+  };
+  window.WebSocket.prototype = Real.prototype;
+})();
+"""
 
 
 @pytest.fixture(scope="module")
@@ -356,7 +368,10 @@ def test_the_place_in_the_queue_moves_through_the_live_stream(stack, console, cu
 
     # Rasa's socket.io out of reach after a reload (a network that blocks it): the history comes
     # from the web app, and the stream alone brings the agent's next message and the survey.
+    # Both transports: the widget opens a websocket first, which `route` does not see; a
+    # blocked websocket fails to open, and the widget tries long-polling, which fails too.
     context.route("**/socket.io/**", lambda route: route.abort())
+    context.add_init_script(BLOCK_SOCKETIO_WEBSOCKETS)
     second.reload()
     expect(live_root(second)).to_have_attribute("data-live", "connected")
     expect(live_root(second)).to_have_attribute("data-connection", "reconnecting")

@@ -91,3 +91,43 @@ def test_a_new_model_reaches_every_process(workers: Stack) -> None:
     assert every_process_runs(rasa, copy.name, 2, timeout=240)
     reply = workers.say("workers-after-0123456789ab", "how long does a refund take?")
     assert reply and any(m.get("text") for m in reply)
+
+
+def test_the_widget_keeps_its_connection_with_several_processes(workers: Stack, browser) -> None:
+    """Socket.io's long-polling sends each request on its own, to whichever process is free, and
+    a process refuses a session another opened (the load generator's polling-only client could
+    not hold one). The widget connects over a websocket first, one connection on one process;
+    long-polling only where a websocket cannot be opened."""
+    from playwright.sync_api import expect
+
+    from tests.e2e.conftest import watch_problems
+    from tests.e2e.test_widget_browser import FIRST_REPLY, chat, last_from, say
+
+    for _ in range(4):  # new customers: each connection lands on either process
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        try:
+            page = context.new_page()
+            problems = watch_problems(page)
+            sockets: List[str] = []
+            polls: List[str] = []
+            page.on("websocket", lambda socket, seen=sockets: seen.append(socket.url))
+            page.on(
+                "request",
+                lambda request, seen=polls: seen.append(request.url)
+                if "transport=polling" in request.url
+                else None,
+            )
+            page.goto(f"{workers.web_url}/")
+            page.get_by_role("button", name="Chat with us").click()
+            say(page, "How many days do I have to return something?")
+            expect(last_from(page, "bot")).to_contain_text("Did this help?", timeout=FIRST_REPLY)
+            bot = chat(page).locator("li.message.bot")
+            before = bot.count()
+            say(page, "do you deliver to Latvia")  # the same connection, a second time
+            expect(bot.nth(before)).to_be_visible(timeout=FIRST_REPLY)
+            assert problems == []
+            # one websocket to Rasa's socket.io, no long-polling request
+            assert [u for u in sockets if "/socket.io/" in u and "transport=websocket" in u]
+            assert polls == []
+        finally:
+            context.close()

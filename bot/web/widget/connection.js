@@ -38,6 +38,11 @@ export class Connection {
   start() {
     const socket = io(this.url, {
       path: this.path,
+      // A websocket first: it is one connection, so it stays on one Rasa process when several
+      // serve the port (SANIC_WORKERS), where long-polling's separate requests would reach a
+      // process that does not know the session. Long-polling where no websocket can be opened.
+      transports: ["websocket", "polling"],
+      tryAllTransports: true,
       autoConnect: false,
       reconnectionDelay: 1000,
       reconnectionDelayMax: 15000,
