@@ -40,8 +40,12 @@ class Stack:
         *,
         rasa_only: bool = False,
         env: Optional[Dict[str, str]] = None,
+        root: Optional[Path] = None,
     ) -> None:
+        """``root``: the checkout whose code runs (default: this one; a benchmark compares
+        another, ``benchmarks.paired``)."""
         self.rasa_only = rasa_only
+        self.root = root or PROJECT_ROOT
         self.workdir = workdir
         self.model = model
         self.database_url = f"sqlite:///{workdir / 'e2e.db'}"
@@ -62,7 +66,7 @@ class Stack:
             BOT_MODELS_DIR=str(self.models_dir),
             BOT_TRAINING_DIR=str(workdir / "training"),
             BOT_TRAINED_NLU=str(self.trained_nlu),
-            PYTHONPATH=str(PROJECT_ROOT),
+            PYTHONPATH=str(self.root),
         )
         self.env.update(env or {})
         self.process: Optional[subprocess.Popen] = None
@@ -80,7 +84,7 @@ class Stack:
         subprocess.run(
             [sys.executable, "-m", "bot", "setup"],
             env=self.env,
-            cwd=PROJECT_ROOT,
+            cwd=self.root,
             check=True,
             stdout=subprocess.DEVNULL,
         )
@@ -91,7 +95,7 @@ class Stack:
         link = self.models_dir / self.model.name
         if not link.exists():
             link.symlink_to(self.model.resolve())
-        generated = PROJECT_ROOT / "data" / "nlu" / "kb_questions.yml"
+        generated = self.root / "data" / "nlu" / "kb_questions.yml"
         if not self.trained_nlu.exists() and generated.exists():
             shutil.copyfile(generated, self.trained_nlu)
         return link
@@ -115,7 +119,7 @@ class Stack:
             ]
             + (["--rasa-only"] if self.rasa_only else []),
             env=self.env,
-            cwd=PROJECT_ROOT,
+            cwd=self.root,
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
