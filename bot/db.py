@@ -40,6 +40,12 @@ def sqlite_pragmas(dbapi_connection, connection_record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # With WAL, NORMAL syncs the log to disk at checkpoints, not at every commit: a commit
+    # survives a crash of any of our processes, and a power cut can lose only the last commits,
+    # never the database's consistency. FULL (SQLite's default) waited for the disk at every
+    # commit, inside the Rasa server's event loop: 0.5-0.8 ms each here, several per message
+    # (benchmarks/RESULTS.md, 2026-12-07 b).
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 

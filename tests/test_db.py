@@ -109,6 +109,7 @@ def test_sqlite_file_connections_are_kept_between_sessions(tmp_path) -> None:
         with engine.connect() as connection:
             assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
             assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            assert connection.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
             connections.add(id(connection.connection.dbapi_connection))
     assert len(connections) == 1
 
