@@ -26,7 +26,7 @@ from sanic.response import HTTPResponse
 
 from bot.db import get_engine, session_scope
 from bot.handoff.config import get_config
-from bot.handoff.follow_ups import chat_message, take_due
+from bot.handoff.follow_ups import any_due, chat_message, take_due
 from bot.handoff.queue import open_customer_state
 from bot.kb.text import clean_text
 from bot.settings import get_settings
@@ -70,7 +70,11 @@ async def follow_ups_for(conversation_id: str) -> List[Dict[str, Any]]:
     """Follow-ups an agent left for this customer, taken for delivery now (never twice)."""
 
     def take() -> List[Dict[str, Any]]:
-        with session_scope(get_engine(get_settings().database_url)) as session:
+        engine = get_engine(get_settings().database_url)
+        with engine.connect() as connection:
+            if not any_due(connection, conversation_id):
+                return []
+        with session_scope(engine) as session:
             return take_due(session, conversation_id)
 
     try:
