@@ -247,7 +247,14 @@ class SentenceEncoder:
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """Unit vectors for ``texts`` (one row each); repeated texts come from a cache."""
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        missing = [i for i, t in enumerate(texts) if t not in self._cache]
+        with self._lock:
+            missing = []
+            for i, text in enumerate(texts):
+                known = self._cache.get(text)
+                if known is None:
+                    missing.append(i)
+                else:
+                    out[i] = known
         # Similar lengths together: less padding.
         missing.sort(key=lambda i: len(texts[i]))
         for start in range(0, len(missing), batch_size):
@@ -256,14 +263,13 @@ class SentenceEncoder:
             ids = np.array([e.ids for e in encodings], dtype=np.int64)
             mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
             vectors = self._forward(ids, mask)
+            out[chunk] = vectors
             with self._lock:
+                # Another thread may empty the cache meanwhile: ``out`` holds this call's own.
+                if len(self._cache) > 50_000:
+                    self._cache.clear()
                 for i, vector in zip(chunk, vectors, strict=False):
                     self._cache[texts[i]] = vector
-        with self._lock:
-            for i, text in enumerate(texts):
-                out[i] = self._cache[text]
-            if len(self._cache) > 50_000:
-                self._cache.clear()
         return out
 
 

@@ -3,6 +3,8 @@ close, padding changes nothing, the cache round-trips."""
 
 from __future__ import annotations
 
+import uuid
+
 import numpy as np
 import pytest
 
@@ -120,6 +122,20 @@ def test_a_vector_not_finite_or_not_unit_length_is_refused() -> None:
 
 
 def test_known_never_computes(encoder) -> None:
-    assert encoder.known("a text nobody has asked yet 8d1f") is None
-    vector = encoder.encode(["a text nobody has asked yet 8d1f"])[0]
-    assert np.array_equal(encoder.known("a text nobody has asked yet 8d1f"), vector)
+    # new in every run: the encoder's cache file keeps what earlier runs computed
+    text = f"a text nobody has asked yet {uuid.uuid4().hex}"
+    assert encoder.known(text) is None
+    vector = encoder.encode([text])[0]
+    assert np.array_equal(encoder.known(text), vector)
+
+
+def test_a_batch_with_known_and_new_texts(encoder) -> None:
+    known = encoder.encode(["where is my parcel"])[0]
+    new = [f"a new question {uuid.uuid4().hex}" for _ in range(3)]
+    batch = encoder.encode(["where is my parcel", new[0], new[1], new[0], new[2]])
+    assert np.array_equal(batch[0], known)
+    assert np.array_equal(batch[1], batch[3])  # the same text twice in one batch
+    for row, text in zip(batch[[1, 2, 4]], (new[0], new[1], new[2]), strict=True):
+        assert np.array_equal(row, encoder.known(text))
+        assert np.allclose(row, encoder.encode([text])[0])
+        assert abs(float(np.linalg.norm(row)) - 1.0) < 1e-5
