@@ -96,6 +96,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--a-env", nargs="*", default=[], metavar="KEY=VALUE")
     parser.add_argument("--b-env", nargs="*", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--a-model", type=Path, default=None, help="A's model (default: --model)")
     parser.add_argument("--a-root", type=Path, default=None, help="A's checkout (default: this)")
     parser.add_argument("--b-root", type=Path, default=None, help="B's checkout (default: this)")
     parser.add_argument("--fixed-texts", action="store_true", help="as benchmarks.load")
@@ -109,17 +110,17 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("no trained model: run `make train` first", file=sys.stderr)
         return 2
     sides = [
-        (settings(args.a_env), args.a_root),
-        (settings(args.b_env), args.b_root),
+        (settings(args.a_env), args.a_root, args.a_model or model),
+        (settings(args.b_env), args.b_root, model),
     ]
     texts = [t for _, s in OURS for t in s if isinstance(t, str)]
     stacks: List[Any] = []
     pids: List[int] = []
     levels: List[List[Dict[str, Any]]] = [[], []]
     try:
-        for i, (env, root) in enumerate(sides):
+        for i, (env, root, served) in enumerate(sides):
             work = Path(tempfile.mkdtemp(prefix=f"bench-paired-{'ab'[i]}-"))
-            stack = Stack(work, model.resolve(), env={"SANIC_WORKERS": "1", **env}, root=root)
+            stack = Stack(work, served.resolve(), env={"SANIC_WORKERS": "1", **env}, root=root)
             stack.setup_database()
             stack.start()
             assert stack.process is not None
@@ -150,8 +151,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     print("\n".join(describe(comparison)))
     RESULTS.mkdir(parents=True, exist_ok=True)
     report = {
-        "a": {"env": sides[0][0], "root": str(sides[0][1] or "")},
-        "b": {"env": sides[1][0], "root": str(sides[1][1] or "")},
+        "a": {"env": sides[0][0], "root": str(sides[0][1] or ""), "model": str(sides[0][2])},
+        "b": {"env": sides[1][0], "root": str(sides[1][1] or ""), "model": str(sides[1][2])},
         "rounds": args.rounds,
         "seconds": args.seconds,
         "concurrency": args.concurrency,
