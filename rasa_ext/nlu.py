@@ -33,7 +33,11 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES
 from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
+    CountVectorsFeaturizer,
+)
 from rasa.nlu.tokenizers.tokenizer import Tokenizer
 from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.constants import (
@@ -130,6 +134,32 @@ class SpellingCorrector(GraphComponent):
                 if corrected != text:
                     message.set(TEXT, corrected)
         return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
+class SentenceCountVectorsFeaturizer(CountVectorsFeaturizer):
+    """Rasa's ``CountVectorsFeaturizer`` (same options, same vocabulary, same sentence
+    features) without its sequence features: a row per token, which only sequence models such
+    as DIET read. ``LinearClassifier`` reads sentence features only, and the per-token rows cost
+    more than the sentence's (each token transformed on its own: about 0.5 of the 1.1 ms the
+    two featurizers of config.yml took per message). A pipeline that adds a sequence model
+    must use Rasa's featurizer."""
+
+    def _create_features(
+        self, attribute: str, all_tokens: List[List[str]]
+    ) -> Tuple[List[Optional[scipy.sparse.spmatrix]], List[Optional[scipy.sparse.spmatrix]]]:
+        vectorizer = self.vectorizers.get(attribute)
+        if not vectorizer:
+            return [None], [None]
+        sentences: List[Optional[scipy.sparse.spmatrix]] = []
+        for tokens in all_tokens:
+            if tokens and attribute in DENSE_FEATURIZABLE_ATTRIBUTES:
+                vector = vectorizer.transform([" ".join(tokens)])
+                vector.sort_indices()
+                sentences.append(vector.tocoo())
+            else:
+                sentences.append(None)
+        return [None] * len(all_tokens), sentences
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)

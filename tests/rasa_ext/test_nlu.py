@@ -17,7 +17,12 @@ from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from rasa_ext.nlu import LinearClassifier, SentenceEmbeddingFeaturizer, softmax
+from rasa_ext.nlu import (
+    LinearClassifier,
+    SentenceCountVectorsFeaturizer,
+    SentenceEmbeddingFeaturizer,
+    softmax,
+)
 
 EXAMPLES = {
     "faq/returns": [
@@ -46,8 +51,8 @@ class Pipeline:
     def __init__(self, storage: LocalModelStorage) -> None:
         self.storage = storage
         self.tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
-        self.counts = CountVectorsFeaturizer.create(
-            CountVectorsFeaturizer.get_default_config(),
+        self.counts = SentenceCountVectorsFeaturizer.create(
+            SentenceCountVectorsFeaturizer.get_default_config(),
             storage,
             Resource("counts"),
             context("counts"),
@@ -105,6 +110,58 @@ def trained(tmp_path: Path) -> Tuple[Pipeline, LinearClassifier, LinearClassifie
     )
     selector.train(data)
     return pipeline, intents, selector
+
+
+@pytest.mark.parametrize(
+    "options", [{}, {"analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4}], ids=["word", "char"]
+)
+def test_sentence_counts_are_rasas_without_the_sequence(tmp_path: Path, options: dict) -> None:
+    storage = LocalModelStorage(tmp_path)
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    featurizers = [
+        kind.create(
+            {**kind.get_default_config(), **options}, storage, Resource(name), context(name)
+        )
+        for kind, name in (
+            (CountVectorsFeaturizer, "stock"),
+            (SentenceCountVectorsFeaturizer, "ours"),
+        )
+    ]
+    data = training_data()
+    tokenizer.process_training_data(data)
+    for featurizer in featurizers:
+        featurizer.train(data)
+    loaded = SentenceCountVectorsFeaturizer.load(
+        {**SentenceCountVectorsFeaturizer.get_default_config(), **options},
+        storage,
+        Resource("ours"),
+        context("ours"),
+    )
+    texts = ["how do I return the blender?", "hello", "Žąsis <b>ĄČ</b>' OR 1=1; --", "zzz qqq"]
+    for text in texts:
+        messages = [Message(data={"text": text}) for _ in range(3)]
+        tokenizer.process(messages)
+        for featurizer, message in zip((*featurizers, loaded), messages, strict=True):
+            featurizer.process([message])
+        stock, ours, reloaded = messages
+        sequence, sentence = stock.get_sparse_features("text")
+        assert sequence is not None  # Rasa's: a row per token
+        assert ours.get_sparse_features("text")[0] is None
+        for mine in (ours, reloaded):
+            same = mine.get_sparse_features("text")[1]
+            assert same is not None and sentence is not None
+            assert (same.features != sentence.features).nnz == 0
+            assert same.features.shape == sentence.features.shape
+    # an empty text (Rasa's tokenizer still gives a token): the same sentence row as stock
+    empty = [Message(data={"text": ""}) for _ in range(2)]
+    tokenizer.process(empty)
+    for featurizer, message in zip(featurizers, empty, strict=True):
+        featurizer.process([message])
+    stock_row, our_row = (m.get_sparse_features("text")[1] for m in empty)
+    assert empty[1].get_sparse_features("text")[0] is None
+    assert (stock_row is None) == (our_row is None)
+    if stock_row is not None and our_row is not None:
+        assert (stock_row.features != our_row.features).nnz == 0
 
 
 def test_the_featurizer_adds_a_unit_sentence_vector(tmp_path: Path) -> None:
