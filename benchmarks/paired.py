@@ -24,7 +24,16 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from benchmarks.load import OURS, RESULTS, run_level, warm_up
+from benchmarks.load import (
+    OURS,
+    RESULTS,
+    STOCK,
+    Running,
+    init_stock,
+    run_level,
+    start_stock,
+    warm_up,
+)
 
 FIGURES: Dict[str, Callable[[Dict[str, Any]], Optional[float]]] = {
     "throughput": lambda level: level["throughput"],
@@ -99,6 +108,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--a-model", type=Path, default=None, help="A's model (default: --model)")
     parser.add_argument("--a-root", type=Path, default=None, help="A's checkout (default: this)")
     parser.add_argument("--b-root", type=Path, default=None, help="B's checkout (default: this)")
+    parser.add_argument(
+        "--b-stock",
+        action="store_true",
+        help="B is stock `rasa init` (trained first) with its own conversations, as in "
+        "benchmarks.load: the same-run ratio against stock with the drift cancelled",
+    )
     parser.add_argument("--fixed-texts", action="store_true", help="as benchmarks.load")
     parser.add_argument("--out", default="paired.json", help="file name in benchmarks/results/")
     args = parser.parse_args(argv)
@@ -113,28 +128,31 @@ def main(argv: Optional[List[str]] = None) -> int:
         (settings(args.a_env), args.a_root, args.a_model or model),
         (settings(args.b_env), args.b_root, model),
     ]
-    texts = [t for _, s in OURS for t in s if isinstance(t, str)]
-    stacks: List[Any] = []
-    pids: List[int] = []
+    running: List[Running] = []
+    scenarios: List[Sequence[tuple]] = [OURS, STOCK if args.b_stock else OURS]
     levels: List[List[Dict[str, Any]]] = [[], []]
     try:
         for i, (env, root, served) in enumerate(sides):
             work = Path(tempfile.mkdtemp(prefix=f"bench-paired-{'ab'[i]}-"))
+            if i == 1 and args.b_stock:
+                running.append(start_stock(work, init_stock(work)["model"]))
+                continue
             stack = Stack(work, served.resolve(), env={"SANIC_WORKERS": "1", **env}, root=root)
             stack.setup_database()
             stack.start()
             assert stack.process is not None
-            stacks.append(stack)
-            pids.append(stack.process.pid)
-        for stack in stacks:
-            asyncio.run(warm_up(stack.url, texts))
+            running.append(Running(stack.url, stack.process.pid, stack.stop, 0.0))
+        for side, scenario in zip(running, scenarios, strict=True):
+            asyncio.run(
+                warm_up(side.url, [t for _, s in scenario for t in s if isinstance(t, str)])
+            )
         for round_number in range(args.rounds):
             for i in order(round_number):
-                stack = stacks[i]
                 level = asyncio.run(
                     run_level(
-                        "ab"[i], "rest", stack.url, OURS, args.concurrency, args.seconds,
-                        pids[i], warmup=1.0, own_words=not args.fixed_texts,
+                        "ab"[i], "rest", running[i].url, scenarios[i], args.concurrency,
+                        args.seconds, running[i].pid, warmup=1.0,
+                        own_words=not args.fixed_texts,
                     )
                 )  # fmt: skip
                 levels[i].append(level)
@@ -145,14 +163,19 @@ def main(argv: Optional[List[str]] = None) -> int:
                     flush=True,
                 )
     finally:
-        for stack in stacks:
-            stack.stop()
+        for side in running:
+            side.stop()
     comparison = compare(levels[0], levels[1])
     print("\n".join(describe(comparison)))
     RESULTS.mkdir(parents=True, exist_ok=True)
+    described: List[Dict[str, Any]] = [
+        {"env": env, "root": str(root or ""), "model": str(served)} for env, root, served in sides
+    ]
+    if args.b_stock:
+        described[1] = {"stock": "rasa init --no-prompt"}
     report = {
-        "a": {"env": sides[0][0], "root": str(sides[0][1] or ""), "model": str(sides[0][2])},
-        "b": {"env": sides[1][0], "root": str(sides[1][1] or ""), "model": str(sides[1][2])},
+        "a": described[0],
+        "b": described[1],
         "rounds": args.rounds,
         "seconds": args.seconds,
         "concurrency": args.concurrency,
