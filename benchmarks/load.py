@@ -583,9 +583,12 @@ def start_stock(workdir: Path, model: str) -> Running:
     return Running(f"http://localhost:{port}", process.pid, stop, started)
 
 
-async def warm_up(url: str, texts: Sequence[str]) -> None:
+async def warm_up(url: str, scenarios: Sequence[tuple]) -> None:
+    """Each text the scenarios send, once, in a new conversation (button payloads are not
+    texts a customer types)."""
     import aiohttp
 
+    texts = [t for _, conversation in scenarios for t in conversation if isinstance(t, str)]
     async with aiohttp.ClientSession() as session:
         for text in texts:
             async with session.post(
@@ -603,8 +606,7 @@ def measure(
     duration: float,
     own_words: bool = True,
 ) -> List[Dict[str, Any]]:
-    texts = [t for _, s in scenarios for t in s if isinstance(t, str)]
-    asyncio.run(warm_up(running.url, texts))
+    asyncio.run(warm_up(running.url, scenarios))
     out = []
     for channel in channels:
         for concurrency in levels:

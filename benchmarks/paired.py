@@ -143,9 +143,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             assert stack.process is not None
             running.append(Running(stack.url, stack.process.pid, stack.stop, 0.0))
         for side, scenario in zip(running, scenarios, strict=True):
-            asyncio.run(
-                warm_up(side.url, [t for _, s in scenario for t in s if isinstance(t, str)])
-            )
+            asyncio.run(warm_up(side.url, scenario))
         for round_number in range(args.rounds):
             for i in order(round_number):
                 level = asyncio.run(

@@ -88,7 +88,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     running = start_ours(model, work)
     RESULTS.mkdir(parents=True, exist_ok=True)
     try:
-        asyncio.run(warm_up(running.url, [t for _, s in OURS for t in s if isinstance(t, str)]))
+        asyncio.run(warm_up(running.url, OURS))
         targets: Dict[str, int] = {}
         for pid in process_tree(running.pid):
             name = process_name(pid)
