@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.kb import repository
-from bot.kb.retrieval import Entry, KnowledgeIndex, LiveIndex, entries_from_articles
+from bot.kb.retrieval import (
+    Entry,
+    GroupMax,
+    KnowledgeIndex,
+    LiveIndex,
+    Similarities,
+    entries_from_articles,
+)
 from bot.kb.sources import import_sources, load_sources
 from bot.kb.text import fold
 
@@ -72,6 +81,56 @@ def test_shipped_articles_find_their_own_titles(kb_dir, session) -> None:
     live = LiveIndex(session.get_bind())
     for source in sources:
         assert live.search(source.title, "en")[0].article_id == source.article_id
+
+
+QUERIES = [
+    "how long does a refund take refund refund",  # a repeated word: sublinear counts
+    "Kiek laiko trunka grąžinimas?",
+    "<script>alert('x')</script> OR 1=1; --",
+    "zzzz qqqq",  # no known feature
+    "the and of",  # stop words only
+    "",
+]
+
+
+@pytest.mark.parametrize(
+    "vectorizer",
+    [
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True),
+        TfidfVectorizer(
+            analyzer="word",
+            ngram_range=(1, 2),
+            sublinear_tf=True,
+            stop_words="english",
+            token_pattern=r"(?u)\b\w+\b",
+        ),
+    ],
+    ids=["characters", "words"],
+)
+def test_similarities_are_sklearns_cosines(kb_dir, vectorizer: TfidfVectorizer) -> None:
+    sources, _ = load_sources(kb_dir)
+    texts = [fold(e.text) for e in entries_from_articles(sources)]
+    fitted = vectorizer.fit_transform(texts)
+    similarities = Similarities(vectorizer, fitted)
+    for query in QUERIES + texts[:40]:
+        expected = (fitted @ vectorizer.transform([fold(query)]).T).toarray().ravel()
+        np.testing.assert_allclose(similarities(fold(query)), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_similarities_take_only_what_they_compute() -> None:
+    vectorizer = TfidfVectorizer(sublinear_tf=False)
+    with pytest.raises(ValueError):
+        Similarities(vectorizer, vectorizer.fit_transform(["a refund", "delivery"]))
+
+
+def test_group_max_is_each_owners_best_clipped_score() -> None:
+    rng = np.random.default_rng(7)
+    owners = rng.integers(0, 9, size=200)  # owner 9 has none, some others may have none
+    scores = rng.normal(0.3, 0.6, size=200)
+    expected = np.zeros(10)
+    np.maximum.at(expected, owners, np.clip(scores, 0.0, 1.0))
+    np.testing.assert_array_equal(GroupMax(owners, 10)(scores), expected)
+    assert GroupMax(np.array([], dtype=np.int64), 3)(np.array([])).tolist() == [0.0, 0.0, 0.0]
 
 
 def test_live_index_sees_a_new_article_without_retraining(engine) -> None:
