@@ -35,6 +35,13 @@ Each keeps what Rasa does and removes work it repeats for every message (py-spy,
   results and errors; a graph of any other shape goes to dask as before. The run's debug line
   is built only when debug logging is on (it printed the tracker for every run).
 
+- Rasa's processor and two policies pass ``copy.deepcopy`` of the conversation's events and
+  states to ``structlogger.debug`` (a snapshot for the log), which evaluates them even when
+  debug logging is off: about 0.2 ms a message, the deep copies of whole parse results.
+  Those modules' ``copy`` is now ``LogSnapshots``, which copies only when their logger writes
+  debug lines, and returns the value itself for a call that is thrown away; every ``copy.``
+  in those modules is such a log argument (``tests/rasa_ext/test_speedups.py`` checks).
+
 Not a fix but a hand-over: the action server computes the MiniLM embedding of the message it
 answers from the knowledge base, which the Rasa server has just computed for the same text (about
 4 ms of CPU each). ``RemoteAction._action_call_format`` now adds that vector to the action call's
@@ -62,7 +69,10 @@ import ujson
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
+from rasa.core import processor as rasa_processor
 from rasa.core.actions.action import RemoteAction
+from rasa.core.policies import memoization as rasa_memoization
+from rasa.core.policies import rule_policy as rasa_rule_policy
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema
 from rasa.engine.runner.dask import DaskGraphRunner
@@ -353,6 +363,28 @@ def run_graph(
 _runner_logger = logging.getLogger("rasa.engine.runner.dask")
 
 
+class LogSnapshots:
+    """``copy`` as seen by a Rasa module whose deep copies are log arguments only: a deep copy
+    when the module's logger writes debug lines (Rasa's structlog filters by the standard
+    logger's level), else the value itself, for a call whose arguments are thrown away."""
+
+    def __init__(self, module: str) -> None:
+        self.logger = logging.getLogger(module)
+
+    def deepcopy(self, value: Any, memo: Optional[Dict[int, Any]] = None) -> Any:
+        if self.logger.isEnabledFor(logging.DEBUG):
+            return copy.deepcopy(value, memo)
+        return value
+
+
+# Rasa modules in which ``copy.deepcopy`` is only called for ``structlogger.debug`` arguments.
+LOG_SNAPSHOT_MODULES = (
+    rasa_processor,
+    rasa_memoization,
+    rasa_rule_policy,
+)
+
+
 def install() -> None:
     """Replace the methods on Rasa's classes (once per process)."""
     global _INSTALLED
@@ -365,6 +397,8 @@ def install() -> None:
         GraphSchema.minimal_graph_schema = minimal_graph_schema
         DaskGraphRunner.run = run_graph
         rasa_slots.Slot.__copy__ = copy_slot
+        for module in LOG_SNAPSHOT_MODULES:
+            vars(module)["copy"] = LogSnapshots(module.__name__)
         _INSTALLED = True
 
 

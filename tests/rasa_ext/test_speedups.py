@@ -1,10 +1,15 @@
-"""The Rasa server's check of action server replies: as strict as Rasa's, without its cost."""
+"""The Rasa server's speed-ups (rasa_ext/speedups.py): what Rasa does, without its cost."""
 
 from __future__ import annotations
+
+import ast
+import inspect
+import logging
 
 import numpy as np
 import pytest
 from jsonschema import ValidationError, validate
+from rasa.core import processor
 from rasa.core.actions.action import RemoteAction
 
 from rasa_ext import speedups
@@ -338,3 +343,58 @@ def test_the_action_call_hands_over_the_latest_messages_embedding() -> None:
     assert body == stock
     assert EMBEDDING_KEY not in tracker.latest_message.parse_data
     assert RemoteAction._action_call_format is speedups.action_call_format
+
+
+def deepcopy_uses(module) -> tuple[int, int]:
+    """How many ``copy.<name>`` uses the module's source has, and how many of them are
+    ``copy.deepcopy(...)`` passed to ``structlogger.debug``."""
+    tree = ast.parse(inspect.getsource(module))
+    logged = set()
+    for node in ast.walk(tree):
+        call = node if isinstance(node, ast.Call) else None
+        func = call.func if call is not None else None
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr == "debug"
+            and isinstance(func.value, ast.Name)
+            and func.value.id == "structlogger"
+        ):
+            for argument in [*call.args, *(k.value for k in call.keywords)]:
+                for inner in ast.walk(argument):
+                    if isinstance(inner, ast.Attribute) and inner.attr == "deepcopy":
+                        logged.add(id(inner))
+    uses = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "copy"
+    ]
+    return len(uses), sum(id(node) in logged for node in uses)
+
+
+@pytest.mark.parametrize("module", speedups.LOG_SNAPSHOT_MODULES, ids=lambda m: m.__name__)
+def test_the_modules_copy_only_for_debug_logs(module) -> None:
+    total, logged = deepcopy_uses(module)
+    assert total > 0
+    assert logged == total
+
+
+def test_log_snapshots_copy_only_when_debug_lines_are_written() -> None:
+    import rasa_ext.channels  # noqa: F401  (installs the speed-ups)
+
+    snapshots = processor.copy
+    assert isinstance(snapshots, speedups.LogSnapshots)
+    value = {"events": [{"event": "user", "parse_data": {"entities": []}}]}
+    logger = logging.getLogger("rasa.core.processor")
+    level = logger.level
+    try:
+        logger.setLevel(logging.INFO)
+        assert snapshots.deepcopy(value) is value
+        logger.setLevel(logging.DEBUG)
+        copied = snapshots.deepcopy(value)
+        assert copied == value
+        assert copied is not value
+        assert copied["events"][0] is not value["events"][0]
+    finally:
+        logger.setLevel(level)
