@@ -1,12 +1,15 @@
 """The action server's entry point: rasa_sdk's, after warming up the knowledge index.
 
 Building the index (sentence embeddings of every question variant) takes seconds the first time;
-done here, before the server answers ``/health``, no customer waits for it. Same options as
-``python -m rasa_sdk``.
+done here, before the server answers ``/health``, no customer waits for it. Then what start-up
+left (about 130,000 objects: libraries, the index) is moved out of the garbage collector's sight
+(``gc.freeze``): a full collection walked them all, 65 ms during which no action ran. Same
+options as ``python -m rasa_sdk``.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 
@@ -35,6 +38,8 @@ def warm_up() -> None:
 def main() -> None:
     args = create_argument_parser().parse_args()
     warm_up()
+    gc.collect()
+    gc.freeze()
     main_from_args(args)
 
 

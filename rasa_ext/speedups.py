@@ -42,6 +42,15 @@ Each keeps what Rasa does and removes work it repeats for every message (py-spy,
   debug lines, and returns the value itself for a call that is thrown away; every ``copy.``
   in those modules is such a log argument (``tests/rasa_ext/test_speedups.py`` checks).
 
+- Python's full garbage collection walks every object the process holds: half a million once
+  Rasa, TensorFlow and a model are loaded, 240 ms here, during which the event loop answers no
+  one. It ran about once per thousand messages, holding up every conversation in flight.
+  ``Agent.load_model`` (at start and at every model swap) now ends with ``gc.freeze()``: what
+  the model's load left is moved out of the collector's sight (a full collection then takes
+  milliseconds). Objects stay freed by their reference counts as before; before the next load,
+  ``gc.unfreeze()`` hands the old model's objects back to the collector, so a replaced model's
+  reference cycles are still collected.
+
 Not a fix but a hand-over: the action server computes the MiniLM embedding of the message it
 answers from the knowledge base, which the Rasa server has just computed for the same text (about
 4 ms of CPU each). ``RemoteAction._action_call_format`` now adds that vector to the action call's
@@ -57,10 +66,12 @@ from __future__ import annotations
 import asyncio
 import copy
 import functools
+import gc
 import json
 import logging
 import weakref
-from typing import Any, Callable, Dict, List, Optional, Tuple, Type
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple, Type, Union
 
 import aiohttp
 import dask
@@ -71,6 +82,7 @@ from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 from rasa.core import processor as rasa_processor
 from rasa.core.actions.action import RemoteAction
+from rasa.core.agent import Agent
 from rasa.core.policies import memoization as rasa_memoization
 from rasa.core.policies import rule_policy as rasa_rule_policy
 from rasa.engine.exceptions import GraphRunError
@@ -363,6 +375,19 @@ def run_graph(
 _runner_logger = logging.getLogger("rasa.engine.runner.dask")
 
 
+_stock_load_model = Agent.load_model
+
+
+def load_model_and_freeze(
+    self: Agent, model_path: Union[str, Path], fingerprint: Optional[str] = None
+) -> None:
+    """Stock ``Agent.load_model``, then what it left kept out of full garbage collections."""
+    gc.unfreeze()  # the model being replaced: collectable again, cycles and all
+    _stock_load_model(self, model_path, fingerprint)
+    gc.collect()
+    gc.freeze()
+
+
 class LogSnapshots:
     """``copy`` as seen by a Rasa module whose deep copies are log arguments only: a deep copy
     when the module's logger writes debug lines (Rasa's structlog filters by the standard
@@ -397,6 +422,7 @@ def install() -> None:
         GraphSchema.minimal_graph_schema = minimal_graph_schema
         DaskGraphRunner.run = run_graph
         rasa_slots.Slot.__copy__ = copy_slot
+        Agent.load_model = load_model_and_freeze
         for module in LOG_SNAPSHOT_MODULES:
             vars(module)["copy"] = LogSnapshots(module.__name__)
         _INSTALLED = True

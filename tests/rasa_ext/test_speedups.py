@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import ast
+import gc
 import inspect
 import logging
+import types
+import weakref
 
 import numpy as np
 import pytest
@@ -398,3 +401,42 @@ def test_log_snapshots_copy_only_when_debug_lines_are_written() -> None:
         assert copied["events"][0] is not value["events"][0]
     finally:
         logger.setLevel(level)
+
+
+class Cycle:
+    """An object in a reference cycle, as a loaded model's objects are."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_a_loaded_model_is_kept_out_of_full_collections_until_the_next_load(monkeypatch) -> None:
+    from rasa.core.agent import Agent
+
+    import rasa_ext.channels  # noqa: F401  (installs the speed-ups)
+
+    assert Agent.load_model is speedups.load_model_and_freeze
+    loads = []
+
+    def stock_load(agent, model_path, fingerprint=None) -> None:
+        agent.model = [Cycle() for _ in range(100)]
+        loads.append((model_path, fingerprint))
+
+    monkeypatch.setattr(speedups, "_stock_load_model", stock_load)
+    agent = types.SimpleNamespace()
+    try:
+        speedups.load_model_and_freeze(agent, "models/a.tar.gz", "first")  # type: ignore[arg-type]
+        assert loads == [("models/a.tar.gz", "first")]
+        first = weakref.ref(agent.model[0])
+        assert gc.get_freeze_count() > 0
+        assert not any(
+            o is agent.model[0] for o in gc.get_objects()
+        )  # out of the collector's sight
+        agent.model = None
+        gc.collect()
+        assert first() is not None  # a frozen cycle waits...
+        speedups.load_model_and_freeze(agent, "models/b.tar.gz")  # type: ignore[arg-type]
+        assert first() is None  # ...until the next load hands it back to the collector
+        assert loads[-1] == ("models/b.tar.gz", None)
+    finally:
+        gc.unfreeze()
