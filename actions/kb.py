@@ -150,16 +150,7 @@ class ActionAnswerFromKb(ConversationAction):
             )
         if decision.outcome is Outcome.SUGGEST:
             ids = [article_id for article_id, _ in decision.candidates]
-
-            def titles(session):
-                found = {}
-                for article_id in ids:
-                    article = repository.find_article(session, article_id, language)
-                    if article is not None:
-                        found[article_id] = article.title
-                return found
-
-            found = await in_session(titles)
+            found = await in_session(lambda session: repository.titles_of(session, ids, language))
             buttons = [
                 {"title": found[a], "payload": _article_payload(a)} for a in ids if a in found
             ]

@@ -143,6 +143,8 @@ async def test_grey_zone_offers_candidates_as_buttons(action_db, dispatcher) -> 
     buttons = dispatcher.messages[0]["buttons"]
     assert buttons[-1]["payload"] == "/none_of_these"
     assert buttons[0]["payload"].startswith('/choose_article{"article_id":')
+    titles = {b["payload"]: b["title"] for b in buttons}
+    assert titles['/choose_article{"article_id":"refund-timing"}'] == "When will I get my refund?"
 
 
 async def test_empty_text_is_a_miss(action_db, dispatcher) -> None:

@@ -123,3 +123,16 @@ def test_the_answer_is_read_as_the_article_row_holds_it(session) -> None:
     assert repository.answer_of(session, "internal", "en")[2:] == ("draft", "internal")
     assert repository.answer_of(session, "nope", "en") is None
     assert repository.answer_of(session, "x' OR '1'='1", "en") is None
+
+
+def test_titles_are_read_in_one_query_for_the_articles_that_exist(session) -> None:
+    save(session)
+    save(session, language="lt", title="Dovanų kortelės", body="Galioja 12 mėnesių.")
+    save(session, article_id="returns", title="Returns <b>& refunds</b>")
+    assert repository.titles_of(session, ["returns", "gift-cards", "nope"], "en") == {
+        "returns": "Returns <b>& refunds</b>",
+        "gift-cards": "Gift cards",
+    }
+    assert repository.titles_of(session, ["gift-cards"], "lt") == {"gift-cards": "Dovanų kortelės"}
+    assert repository.titles_of(session, [], "en") == {}
+    assert repository.titles_of(session, ["x' OR '1'='1"], "en") == {}
