@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     answer_threshold: Optional[float] = None
     suggest_threshold: Optional[float] = None
     max_order_lookups: int = 3
+    # How old the Rasa server's view of the conversations with an undelivered follow-up may be
+    # (seconds): an agent's follow-up reaches a returning customer's first message after the
+    # next look, at most this much later. 0: the database is asked at every message.
+    follow_up_poll_seconds: float = Field(default=1.0, ge=0, le=60)
     max_message_chars: int = 2000
     rasa_url: str = "http://localhost:5005"
     rasa_token: Optional[SecretStr] = None

@@ -14,9 +14,10 @@ payload (``delivered: true``), never with an apology. Rasa's control commands (`
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput as StockRestInput
@@ -26,7 +27,12 @@ from sanic.response import HTTPResponse
 
 from bot.db import get_engine, session_scope
 from bot.handoff.config import get_config
-from bot.handoff.follow_ups import any_due, chat_message, take_due
+from bot.handoff.follow_ups import (
+    FollowUpWatch,
+    chat_message,
+    take_due,
+    waiting_conversations,
+)
 from bot.handoff.queue import open_customer_state
 from bot.kb.text import clean_text
 from bot.settings import get_settings
@@ -66,22 +72,34 @@ async def person_owns(conversation_id: str) -> Optional[Dict[str, Any]]:
         return None
 
 
+@functools.cache
+def follow_up_watch() -> FollowUpWatch:
+    """This process's watch on undelivered follow-ups (``BOT_FOLLOW_UP_POLL_SECONDS``)."""
+
+    def read() -> Set[str]:
+        with get_engine(get_settings().database_url).connect() as connection:
+            return waiting_conversations(connection)
+
+    return FollowUpWatch(read, get_settings().follow_up_poll_seconds)
+
+
 async def follow_ups_for(conversation_id: str) -> List[Dict[str, Any]]:
     """Follow-ups an agent left for this customer, taken for delivery now (never twice)."""
+    watch = follow_up_watch()
+    if not await watch.waiting(conversation_id):
+        return []
 
     def take() -> List[Dict[str, Any]]:
-        engine = get_engine(get_settings().database_url)
-        with engine.connect() as connection:
-            if not any_due(connection, conversation_id):
-                return []
-        with session_scope(engine) as session:
+        with session_scope(get_engine(get_settings().database_url)) as session:
             return take_due(session, conversation_id)
 
     try:
-        return await asyncio.to_thread(take)
+        taken = await asyncio.to_thread(take)
     except Exception:
         logger.exception("conversation %s: follow-ups not readable", conversation_id)
         return []
+    watch.delivered(conversation_id)
+    return taken
 
 
 def is_control_command(text: str) -> bool:

@@ -174,5 +174,5 @@ class FollowUp(Base):
     author = Column(String(100), nullable=False)
     text = Column(Text, nullable=False)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    delivered_at = Column(UTCDateTime, nullable=True)
+    delivered_at = Column(UTCDateTime, nullable=True, index=True)
     delivered_by = Column(String(16), nullable=True)  # "chat" or "email"

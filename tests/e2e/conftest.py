@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import re
 import shutil
+import time
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
@@ -17,7 +18,7 @@ import pytest
 
 from bot import db
 from bot.serve import model_for_tests
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, get_settings
 from bot.stack import Stack
 from bot.users import create_user, find_user
 from tests.conftest import copy_rasa_project
@@ -63,6 +64,13 @@ def stack(tmp_path_factory, model: Path) -> Iterator[Stack]:
 @pytest.fixture
 def sender() -> str:
     return "e2e-" + uuid.uuid4().hex[:12]
+
+
+def after_the_follow_up_look() -> None:
+    """Wait until the Rasa server's view of waiting follow-ups is sure to be newer than one just
+    written (``FollowUpWatch``: a look at most ``follow_up_poll_seconds`` old); the next message
+    then gets it."""
+    time.sleep(get_settings().follow_up_poll_seconds)
 
 
 def custom(messages: List[Dict[str, Any]], key: str) -> Optional[Dict[str, Any]]:

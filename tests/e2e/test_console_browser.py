@@ -20,6 +20,7 @@ from playwright.sync_api import Page, expect
 from bot import db
 from tests.e2e.conftest import (
     BROWSER_TIMEOUT,
+    after_the_follow_up_look,
     custom,
     open_console,
     presence_of,
@@ -309,6 +310,7 @@ def test_a_promised_follow_up_is_written_from_the_console(stack, sender, console
     expect(ola.locator("#chat-error")).to_contain_text("Follow-up sent")
     expect(ola.locator("#follow-ups button", has_text=reference)).to_have_count(0)
     shoot(ola, "10-follow-up")
+    after_the_follow_up_look()
     back = stack.say(sender, "hello")
     assert back[0]["text"].endswith("following up: Kurier przyjedzie jutro.")
 

@@ -14,7 +14,7 @@ import requests
 
 from bot import db
 from bot.users import create_user, find_user
-from tests.e2e.conftest import custom, texts
+from tests.e2e.conftest import after_the_follow_up_look, custom, texts
 
 pytestmark = pytest.mark.e2e
 POLISH = {"language": "pl"}  # only the Polish team's agent is online: other tests stay offline
@@ -251,6 +251,7 @@ def test_a_follow_up_is_said_when_the_customer_returns(stack, sender, agata) -> 
     agata.post(
         f"{web}/api/handoffs/{item['id']}/follow-up", json={"text": "Paczka jest w drodze."}
     ).raise_for_status()
+    after_the_follow_up_look()
     back = stack.say(sender, "hello")
     assert back[0]["text"] == (
         "Agata from our customer-service team, following up: Paczka jest w drodze."

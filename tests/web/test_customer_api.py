@@ -392,15 +392,15 @@ def test_without_an_address_the_follow_up_waits_for_the_chat(web) -> None:
     ona.post(f"{web.url}/api/handoffs/{pk}/resolve", json={"outcome": "follow_up"})
     written = ona.post(f"{web.url}/api/handoffs/{pk}/follow-up", json={"text": "Found it."})
     assert written.json()["delivered_by"] == "chat on the customer's return"
-    from bot.handoff.follow_ups import any_due, take_due
+    from bot.handoff.follow_ups import take_due, waiting_conversations
 
     engine = db.make_engine(web.database_url)
     with engine.connect() as connection:
-        assert any_due(connection, "later") and not any_due(connection, "someone else")
+        assert waiting_conversations(connection) == {"later"}
     with db.session_scope(engine) as session:
         assert take_due(session, "later") == [{"author": "Ona", "text": "Found it."}]
     with db.session_scope(engine) as session:
         assert take_due(session, "later") == []  # exactly once
     with engine.connect() as connection:
-        assert not any_due(connection, "later")
+        assert "later" not in waiting_conversations(connection)
     engine.dispose()
