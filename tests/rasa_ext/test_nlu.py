@@ -320,3 +320,93 @@ def test_margins_block_by_block_equal_the_joined_rows_times_the_weights() -> Non
                   [message(3), message(0), message(5, with_chars=False)]):  # fmt: skip
         joined = np.asarray(scaler.transform(asked) @ weights.T)
         np.testing.assert_allclose(scaler.margins(asked, parts), joined, rtol=1e-5, atol=1e-6)
+
+
+def seed_lines(limit: int = 400) -> list:
+    """Real Lithuanian, Latvian and Polish customer-service text (../shared/seeds), if present."""
+    from bot.settings import PROJECT_ROOT
+
+    lines: list = []
+    for path in sorted((PROJECT_ROOT.parent / "shared" / "seeds").rglob("*")):
+        if path.is_file() and path.suffix in {".txt", ".md", ".html", ".csv", ".json"}:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            lines += [line for line in text.splitlines() if line.strip()][:40]
+        if len(lines) >= limit:
+            break
+    return lines[:limit]
+
+
+ODD_TEXTS = [
+    "Where is my ORDER LT-1002??",
+    "Kur mano užsakymas? Ačiū!",
+    "Gdzie jest moja paczka – zamówienie PL 2001",
+    "Kāpēc   nav  piegādes\tvakar\u00a0un šodien",
+    "<script>alert('x')</script> refund",
+    "'; DROP TABLE events; --",
+    "café naïve coöperate",
+    "emoji 📦📦 parcel 🚚",
+    "ﬁne ligatures and ＦＵＬＬＷＩＤＴＨ",
+    "a",
+    "   ",
+    "\u200bzero\u200bwidth",
+    "line\nbreaks\r\nand\x1cseparators\x85here",
+]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"analyzer": "char_wb", "ngram_range": (1, 4)},
+        {"analyzer": "char_wb", "ngram_range": (2, 5), "binary": True},
+        {"analyzer": "char_wb", "ngram_range": (1, 3), "lowercase": False},
+        {"analyzer": "char_wb", "ngram_range": (1, 3), "strip_accents": "unicode"},
+        {"analyzer": "char", "ngram_range": (1, 3)},
+        {"ngram_range": (1, 2), "token_pattern": r"(?u)\b\w+\b"},
+    ],
+    ids=["word", "char_wb", "binary", "cased", "accents", "char", "bigrams"],
+)
+def test_a_row_counted_directly_is_sklearns_transform(options: dict) -> None:
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from rasa_ext.nlu import count_row
+
+    texts = [t for texts in EXAMPLES.values() for t in texts] + seed_lines() + ODD_TEXTS
+    vectorizer = CountVectorizer(**options).fit(texts[::2] + ODD_TEXTS)
+    for _ in range(2):  # the second time from the words' kept counts
+        for text in texts:
+            expected = vectorizer.transform([text])
+            expected.sort_indices()
+            expected = expected.tocoo()
+            row = count_row(vectorizer, text)
+            assert row.shape == expected.shape
+            assert row.dtype == expected.dtype and row.col.dtype == expected.col.dtype
+            np.testing.assert_array_equal(row.col, expected.col, err_msg=text)
+            np.testing.assert_array_equal(row.row, expected.row)
+            np.testing.assert_array_equal(row.data, expected.data, err_msg=text)
+
+
+def test_an_unfitted_vectorizer_is_refused_as_sklearn_refuses_it() -> None:
+    from sklearn.exceptions import NotFittedError
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from rasa_ext.nlu import count_row
+
+    with pytest.raises(NotFittedError):
+        count_row(CountVectorizer(analyzer="char_wb"), "hello")
+
+
+def test_the_words_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from rasa_ext.nlu import RowCounter
+
+    monkeypatch.setattr(RowCounter, "WORDS_KEPT", 3)
+    vectorizer = CountVectorizer(analyzer="char_wb", ngram_range=(1, 2)).fit(["abc def ghi"])
+    counter = RowCounter(vectorizer)
+    for word in ["abc", "def", "ghi", "jkl", "abc"]:
+        counter(word)
+        assert len(counter._words) <= 3
+    np.testing.assert_array_equal(
+        counter("abc def").toarray(), vectorizer.transform(["abc def"]).toarray()
+    )
