@@ -432,8 +432,11 @@ class FeatureScaler:
         if not scipy.sparse.isspmatrix_coo(row) or row.shape[0] != 1:
             return False
         columns = row.col
-        if len(np.unique(columns)) != len(columns):
-            return False  # repeated columns: the general path sums them first
+        # Rasa's and our featurizers write each column once, in order: checked in a step (np.unique
+        # sorted a copy first); anything else is checked as it was
+        if len(columns) > 1 and not (columns[1:] > columns[:-1]).all():
+            if len(np.unique(columns)) != len(columns):
+                return False  # repeated columns: the general path sums them first
         data = np.log1p(np.abs(row.data.astype(np.float64))) * self.idf[origin][columns]
         norm = float(np.sqrt(data @ data)) or 1.0
         out[0] += (data / norm) @ parts[origin][columns]

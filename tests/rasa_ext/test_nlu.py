@@ -316,7 +316,18 @@ def test_margins_block_by_block_equal_the_joined_rows_times_the_weights() -> Non
         (np.array([1.0, 2.0, 1.0], dtype=np.float32), (np.zeros(3), np.array([4, 9, 4]))),
         shape=(1, 50),
     )
+    in_order_twice = message(2)  # the same column twice, in order
+    in_order_twice["words"] = scipy.sparse.coo_matrix(
+        (np.array([1.0, 2.0, 1.0], dtype=np.float32), (np.zeros(3), np.array([4, 4, 9]))),
+        shape=(1, 50),
+    )
+    out_of_order = message(2)  # each column once, not in order
+    out_of_order["words"] = scipy.sparse.coo_matrix(
+        (np.array([1.0, 2.0, 3.0], dtype=np.float32), (np.zeros(3), np.array([9, 4, 20]))),
+        shape=(1, 50),
+    )
     for asked in ([message(3)], [message(0)], [message(2, with_chars=False)], [repeated],
+                  [in_order_twice], [out_of_order],
                   [message(3), message(0), message(5, with_chars=False)]):  # fmt: skip
         joined = np.asarray(scaler.transform(asked) @ weights.T)
         np.testing.assert_allclose(scaler.margins(asked, parts), joined, rtol=1e-5, atol=1e-6)
