@@ -433,10 +433,11 @@ class FeatureScaler:
             return False
         columns = row.col
         # Rasa's and our featurizers write each column once, in order: checked in a step (np.unique
-        # sorted a copy first); anything else is checked as it was
-        if len(columns) > 1 and not (columns[1:] > columns[:-1]).all():
-            if len(np.unique(columns)) != len(columns):
-                return False  # repeated columns: the general path sums them first
+        # sorted a copy first); anything else is checked as it was. Repeated columns: the general
+        # path sums them first.
+        in_order = len(columns) < 2 or bool((columns[1:] > columns[:-1]).all())
+        if not in_order and len(np.unique(columns)) != len(columns):
+            return False
         data = np.log1p(np.abs(row.data.astype(np.float64))) * self.idf[origin][columns]
         norm = float(np.sqrt(data @ data)) or 1.0
         out[0] += (data / norm) @ parts[origin][columns]
