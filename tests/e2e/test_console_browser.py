@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional
 
 import pytest
+import requests
 from playwright.sync_api import Page, expect
 
 from bot import db
@@ -411,3 +412,56 @@ def test_widget_customer_and_console_agent_end_to_end(stack, console, shoot) -> 
         assert rated.json() == {"reference": reference, "score": 4}
     finally:
         customer.close()
+
+
+def test_the_customers_typing_outlives_an_older_answer_about_the_chat(
+    stack, sender, console
+) -> None:
+    """The console refreshes the open chat on every change; an answer computed before the
+    customer began typing must not clear the typing that the live stream announced meanwhile."""
+    page, _ = console("e2e-pw-ola")
+    reference = str(ask_for_a_person(stack, sender)["reference"])
+    page.locator("#queue button", has_text=reference).click()
+    page.get_by_role("button", name="Claim").click()
+    expect(page.locator("#chat-title")).to_have_text(f"{reference} · assigned")
+    expect(page.locator("#customer-typing")).to_have_text("")
+    pk = next(
+        h["id"]
+        for h in page.request.get(f"{stack.web_url}/api/handoffs?view=mine").json()
+        if h["reference"] == reference
+    )
+    # What the typing line said each time the chat's summary was drawn.
+    page.evaluate(
+        """() => {
+          window.drawn = [];
+          const summary = document.getElementById("summary");
+          const typing = document.getElementById("customer-typing");
+          new MutationObserver(() => window.drawn.push([summary.textContent, typing.textContent]))
+            .observe(summary, { childList: true, characterData: true, subtree: true });
+        }"""
+    )
+    held = []
+
+    def answer_after_the_customer_types(route) -> None:
+        answer = route.fetch()  # computed now: nobody is typing
+        typed = requests.post(
+            f"{stack.web_url}/api/conversations/{sender}/typing", json={"typing": True}, timeout=10
+        )
+        assert typed.json() == {"shown": True}
+        page.wait_for_function(  # the live stream has brought the typing
+            "() => document.getElementById('customer-typing').textContent !== ''"
+        )
+        body = answer.json()
+        held.append(body["customer_typing"])
+        body["summary"] += " (held)"  # to know this answer when it is drawn
+        route.fulfill(response=answer, json=body)
+
+    page.route(f"**/api/handoffs/{pk}", answer_after_the_customer_types, times=1)
+    added = page.request.post(
+        f"{stack.web_url}/api/handoffs/{pk}/notes", data={"text": "Checking the courier."}
+    )
+    assert added.ok  # the note's change makes the console refresh the chat
+    page.wait_for_function("() => window.drawn.some(([s]) => s.endsWith('(held)'))")
+    assert held == [False]  # the answer predates the typing...
+    drawn = page.evaluate("() => window.drawn")
+    assert [t for s, t in drawn if s.endswith("(held)")] == ["The customer is typing…"]  # ...kept

@@ -115,7 +115,9 @@ function connectLive() {
     document.body.dataset.pushedLines = String(Number(document.body.dataset.pushedLines || 0) + 1);
   });
   on("typing", (change) => {
-    if (change.conversation_id === state.conversationId) showTyping(change.typing);
+    if (change.conversation_id !== state.conversationId) return;
+    state.typingSeen = Date.now();
+    showTyping(change.typing);
   });
   source.addEventListener("error", () => {
     if (state.source !== source) return;
@@ -278,6 +280,7 @@ async function openConversation(id) {
   state.lines = [];
   state.detail = null;
   state.lists = {};
+  state.typingSeen = 0;
   $("chat-error").textContent = "";
   $("transcript").replaceChildren();
   $("kb-results").replaceChildren();
@@ -288,6 +291,7 @@ async function openConversation(id) {
 
 async function refreshConversation() {
   if (!state.current) return;
+  const asked = Date.now();
   try {
     const handoff = await api("GET", `/api/handoffs/${state.current}`);
     $("empty").hidden = true;
@@ -303,7 +307,8 @@ async function refreshConversation() {
       renderContext(handoff.package);
       renderNotes(handoff.notes || []);
     }
-    showTyping(handoff.customer_typing);
+    // A typing signal pushed after this request left is newer than its answer: kept.
+    if (!(state.typingSeen >= asked)) showTyping(handoff.customer_typing);
     const mine = handoff.mine && handoff.status === "assigned";
     $("claim").disabled = handoff.status !== "queued";
     $("hand-back").disabled = !mine;
