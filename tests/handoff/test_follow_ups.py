@@ -14,21 +14,13 @@ from sqlalchemy.engine import Engine
 from bot.db import session_scope
 from bot.handoff.follow_ups import FollowUpWatch, take_due, waiting_conversations
 from bot.handoff.models import FollowUp
-from bot.handoff.queue import request_handoff
+from tests.handoff.test_queue import ask
 
 
 def promise(engine: Engine, conversation_id: str, text: str = "Your parcel left today.") -> None:
     """An agent's follow-up for the conversation, waiting for the chat (no e-mail address)."""
     with session_scope(engine) as session:
-        handoff, _ = request_handoff(
-            session,
-            conversation_id=conversation_id,
-            reason="asked_for_person",
-            language="en",
-            channel="rest",
-            last_question="where is my parcel",
-            context={"version": 1},
-        )
+        handoff, _ = ask(session, conversation_id)
         session.add(
             FollowUp(
                 handoff_pk=handoff.pk, conversation_id=conversation_id, author="Ona", text=text
